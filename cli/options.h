@@ -1,0 +1,55 @@
+// Command-line options of the entrytrace executable, parsed into a plain
+// struct and validated before anything runs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace entrytrace {
+
+enum class Command { kRun, kObserve, kAnalyze, kDemo };
+
+struct Options {
+  Command command = Command::kRun;
+
+  // Capture.
+  std::chrono::microseconds window = std::chrono::seconds(3);
+  std::chrono::microseconds interval = std::chrono::milliseconds(10);
+  std::string proc_root = "/proc";
+
+  // observe: a host pid inside the target.
+  int32_t pid = 0;
+  // run: the command, and whether it keeps running after the window.
+  std::vector<std::string> command_argv;
+  bool keep = false;
+  bool host_network = false;
+  // analyze: a capture recorded with --record.
+  std::string capture_file;
+
+  // Analysis and output.
+  int top_k = 3;
+  std::vector<std::string> catalogue_files;
+  std::string output_file;
+  std::string record_file;
+  std::string log_level = "warn";
+};
+
+// What parse_options decided: run with these options, or exit now with a
+// status after printing help or a version (exit 0) or an error (exit 2).
+struct ParsedOptions {
+  std::optional<Options> options;
+  int exit_status = 0;
+};
+
+ParsedOptions parse_options(int argc, const char* const* argv);
+
+// Parses a duration with a unit: "3s", "500ms", "250us", "1.5s", "2m".
+// Returns an Error naming the text when the unit is missing or unknown.
+Result<std::chrono::microseconds> parse_duration(const std::string& text);
+
+}  // namespace entrytrace
