@@ -44,6 +44,11 @@ class LaunchedTree {
   friend Result<LaunchedTree> launch(const LaunchOptions& options);
   int32_t pid_ = 0;
   int release_fd_ = -1;
+  // Read end of the pipe on which the child reports a failed set-up step or
+  // exec; end of file means the exec succeeded.
+  int status_fd_ = -1;
+  // argv[0], for error messages.
+  std::string command_;
   bool kept_ = false;
 };
 

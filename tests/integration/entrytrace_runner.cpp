@@ -137,6 +137,20 @@ bool mentions(const std::vector<std::string>& sentences,
   return false;
 }
 
+bool mentions_all(const std::vector<std::string>& sentences,
+                  const std::vector<std::string>& fragments) {
+  for (const auto& sentence : sentences) {
+    bool all = true;
+    for (const auto& fragment : fragments) {
+      all = all && sentence.find(fragment) != std::string::npos;
+    }
+    if (all) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string join(const std::vector<std::string>& sentences) {
   std::string text;
   for (const auto& sentence : sentences) {

@@ -27,8 +27,7 @@ RunOutput run_entrytrace(const std::vector<std::string>& args);
 int run_shell(const std::string& command);
 
 // True when every named program is in the system PATH.
-bool have_programs(const std::vector<std::string>& names,
-                   std::string* missing);
+bool have_programs(const std::vector<std::string>& names, std::string* missing);
 
 // All evidence sentences of the result: the top-level list and each
 // terminal's, in order.
@@ -37,6 +36,10 @@ std::vector<std::string> all_evidence(const rapidjson::Document& result);
 // True when any sentence contains the fragment.
 bool mentions(const std::vector<std::string>& sentences,
               const std::string& fragment);
+
+// True when one sentence contains every fragment.
+bool mentions_all(const std::vector<std::string>& sentences,
+                  const std::vector<std::string>& fragments);
 
 std::string join(const std::vector<std::string>& sentences);
 
