@@ -8,6 +8,11 @@
 namespace entrytrace {
 namespace {
 
+// "1 process", "3 processes".
+std::string count_of(size_t count, const char* singular, const char* plural) {
+  return std::to_string(count) + " " + (count == 1 ? singular : plural);
+}
+
 // Everything one analysis works on.
 struct Context {
   const Capture& capture;
@@ -161,9 +166,9 @@ void add_listening_evidence(const Context& ctx, size_t node,
       ++workers;
   }
   if (workers > 0) {
-    evidence.push_back(pid_text(image) + " has " + std::to_string(workers) +
-                       " worker process(es) forked from it, reported as its "
-                       "children");
+    evidence.push_back(pid_text(image) + " has " +
+                       count_of(workers, "worker process", "worker processes") +
+                       " forked from it, reported as its children");
   }
 }
 
@@ -267,9 +272,9 @@ std::vector<std::string> summary_evidence(const Context& ctx) {
     if (edge.kind == EdgeKind::kExec)
       ++exec_edges;
   }
-  return {"observed " + std::to_string(processes) + " process(es), " +
-          std::to_string(ctx.graph.nodes().size()) + " image(s), " +
-          std::to_string(exec_edges) + " exec(s) in " +
+  return {"observed " + count_of(processes, "process", "processes") + ", " +
+          count_of(ctx.graph.nodes().size(), "image", "images") + ", " +
+          count_of(exec_edges, "exec", "execs") + " in " +
           std::to_string(window_end_us(ctx.capture) / 1000) + " ms"};
 }
 
