@@ -7,7 +7,7 @@ set -eu
 packages="cmake ninja-build g++ pkg-config
   libboost-filesystem-dev libboost-program-options-dev rapidjson-dev
   libre2-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 iproute2 procps util-linux login
+  python3 python3-yaml iproute2 procps util-linux login
   tini dumb-init gosu catatonit runit"
 
 missing=""
