@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "detectors/analyze.h"
 #include "detectors/result_json.h"
+#include "poller/backend_select.h"
 #include "poller/capture.h"
 #include "poller/launcher.h"
 
@@ -34,7 +35,9 @@ constexpr std::chrono::milliseconds kStopGrace{2000};
 // printed.
 std::atomic<bool> g_stop_requested{false};
 
-void request_stop(int) { g_stop_requested.store(true); }
+void request_stop(int) {
+  g_stop_requested.store(true);
+}
 
 void install_stop_handlers() {
   struct sigaction action = {};
@@ -96,12 +99,14 @@ std::optional<std::string> find_in_path(const std::string& name) {
 Result<std::vector<std::string>> demo_argv() {
   auto tini = find_in_path("tini");
   if (!tini) {
-    return Error{"the demo needs tini in PATH; install it with "
-                 "'apt-get install tini'"};
+    return Error{
+        "the demo needs tini in PATH; install it with "
+        "'apt-get install tini'"};
   }
   if (access("/usr/bin/python3", X_OK) != 0) {
-    return Error{"the demo needs /usr/bin/python3; install it with "
-                 "'apt-get install python3'"};
+    return Error{
+        "the demo needs /usr/bin/python3; install it with "
+        "'apt-get install python3'"};
   }
   return std::vector<std::string>{
       *tini, "--", "/bin/sh", "-c",
@@ -185,6 +190,8 @@ Result<Capture> capture_live(const Options& options, int& exit_status) {
   CaptureOptions capture_options;
   capture_options.window = options.window;
   capture_options.interval = options.interval;
+  capture_options.hot_interval = options.hot_interval;
+  capture_options.realtime = options.realtime;
   capture_options.proc_root = options.proc_root;
   capture_options.stop = &g_stop_requested;
   capture_options.on_first_scan = [&] {
@@ -199,8 +206,15 @@ Result<Capture> capture_live(const Options& options, int& exit_status) {
 
   spdlog::info("watching {} for {} ms", live->target.description,
                options.window.count() / 1000);
-  auto backend = make_procfs_backend();
-  auto capture = backend->capture(live->target, capture_options);
+  auto kind = parse_backend_kind(options.backend);
+  auto backend = kind ? select_backend(*kind)
+                      : Result<std::unique_ptr<CaptureBackend>>(kind.error());
+  if (!backend) {
+    stop_target(*live, options);
+    spdlog::warn("no capture backend: {}", backend.error().message);
+    return failed_capture(live->target.description, backend.error().message);
+  }
+  auto capture = (*backend)->capture(live->target, capture_options);
   stop_target(*live, options);
 
   if (release_error) {
@@ -229,7 +243,8 @@ Result<Capture> load_capture(const Options& options) {
 int emit_result(const Options& options, const Capture& capture,
                 const Catalogue& catalogue) {
   if (!options.record_file.empty()) {
-    auto status = write_text_file(options.record_file, capture_to_json(capture));
+    auto status =
+        write_text_file(options.record_file, capture_to_json(capture));
     if (!status) {
       spdlog::error("{}", status.error().message);
     }

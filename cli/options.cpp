@@ -58,8 +58,21 @@ po::options_description capture_options() {
   d.add_options()
       ("window", po::value<std::string>()->default_value("3s"),
        "how long to watch, with a unit: us, ms, s or m (e.g. 500ms, 3s)")
-      ("interval", po::value<std::string>()->default_value("10ms"),
-       "time between two polls of /proc, with a unit (e.g. 10ms, 500us)")
+      ("interval", po::value<std::string>()->default_value("600us"),
+       "idle tick: how often the pid counter is checked for new processes "
+       "while none is starting, with a unit (e.g. 600us, 10ms); a longer "
+       "tick costs less CPU and misses more short-lived processes")
+      ("low-cost",
+       "trade capture of short-lived processes for CPU: idle tick 10ms "
+       "(unless --interval is given), hot tick 1ms, no real-time priority")
+      ("realtime",
+       "run the capture thread with SCHED_FIFO during the window when "
+       "CAP_SYS_NICE allows (the default, except with --low-cost)")
+      ("no-realtime", "never use real-time priority")
+      ("backend", po::value<std::string>()->default_value("auto"),
+       "capture backend: auto, procfs, netlink or ebpf; auto tries ebpf "
+       "(when built in), then netlink, then procfs, and the result says "
+       "which ran and why the others did not")
       ("record", po::value<std::string>(),
        "also write the raw observations as JSON to this file, for "
        "'entrytrace analyze'");
@@ -131,6 +144,33 @@ ParsedOptions usage_error(const std::string& message) {
   return ParsedOptions{std::nullopt, 2};
 }
 
+// Hot tick 300us and 1ms in low-cost mode, never longer than the idle tick.
+constexpr std::chrono::microseconds kHotTick{300};
+constexpr std::chrono::microseconds kLowCostHotTick{1000};
+constexpr std::chrono::microseconds kLowCostIdleTick{10'000};
+
+Status fill_engine(const po::variables_map& vm, Options& options) {
+  if (vm.count("realtime") && vm.count("no-realtime")) {
+    return Error{"--realtime and --no-realtime exclude each other"};
+  }
+  bool low_cost = vm.count("low-cost") > 0;
+  if (low_cost && vm["interval"].defaulted()) {
+    options.interval = std::min(kLowCostIdleTick, options.window);
+  }
+  options.hot_interval =
+      std::min(low_cost ? kLowCostHotTick : kHotTick, options.interval);
+  options.backend = vm["backend"].as<std::string>();
+  const std::string names[] = {"auto", "procfs", "netlink", "ebpf"};
+  if (std::find(std::begin(names), std::end(names), options.backend) ==
+      std::end(names)) {
+    return Error{"invalid --backend '" + options.backend +
+                 "': use auto, procfs, netlink or ebpf"};
+  }
+  options.realtime = vm.count("realtime") > 0 ||
+                     (!low_cost && vm.count("no-realtime") == 0);
+  return Ok{};
+}
+
 Status fill_durations(const po::variables_map& vm, Options& options) {
   if (!vm.count("window")) {
     return Ok{};
@@ -153,7 +193,7 @@ Status fill_durations(const po::variables_map& vm, Options& options) {
   }
   options.window = *window;
   options.interval = *interval;
-  return Ok{};
+  return fill_engine(vm, options);
 }
 
 Status fill_output(const po::variables_map& vm, Options& options) {

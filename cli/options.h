@@ -19,8 +19,14 @@ struct Options {
 
   // Capture.
   std::chrono::microseconds window = std::chrono::seconds(3);
-  std::chrono::microseconds interval = std::chrono::milliseconds(10);
+  // Idle tick and hot tick of the procfs engine (see poller/capture.h).
+  std::chrono::microseconds interval = std::chrono::microseconds(600);
+  std::chrono::microseconds hot_interval = std::chrono::microseconds(300);
+  // SCHED_FIFO for the capture thread during the window, when permitted.
+  bool realtime = true;
   std::string proc_root = "/proc";
+  // auto, procfs, netlink or ebpf; checked against the backends built in.
+  std::string backend = "auto";
 
   // observe: a host pid inside the target.
   int32_t pid = 0;

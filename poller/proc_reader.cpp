@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,30 @@ ssize_t read_retrying(int fd, char* buffer, size_t size) {
     count = ::read(fd, buffer, size);
   } while (count < 0 && errno == EINTR);
   return count;
+}
+
+// Reads a single-record procfs file from offset 0 of an open descriptor,
+// reading again only when the buffer filled.
+Result<std::string> pread_whole(int fd, const char* name) {
+  std::string buffer(kInitialBuffer, '\0');
+  size_t used = 0;
+  while (true) {
+    ssize_t count;
+    do {
+      count = ::pread(fd, buffer.data() + used, buffer.size() - used,
+                      static_cast<off_t>(used));
+    } while (count < 0 && errno == EINTR);
+    if (count < 0) {
+      return system_error(name, errno);
+    }
+    used += count;
+    if (count == 0 || used < buffer.size()) {
+      break;
+    }
+    buffer.resize(buffer.size() * 2);
+  }
+  buffer.resize(used);
+  return buffer;
 }
 
 // Parses a listing name that is all digits into a pid.
@@ -50,6 +75,14 @@ std::string read_link_at(int dir_fd, const char* name) {
 
 bool is_vanished(const Error& error) {
   return error.errno_value == ENOENT || error.errno_value == ESRCH;
+}
+
+uint64_t PidDirectory::inode() const {
+  struct stat info {};
+  if (::fstat(fd_.get(), &info) != 0) {
+    return 0;
+  }
+  return info.st_ino;
 }
 
 Result<std::string> PidDirectory::read_file(const char* name) const {
@@ -268,6 +301,37 @@ Result<ImageProbe> probe_image(const PidDirectory& dir) {
   }
   probe.stat = std::move(*stat);
   Result<std::string> cmdline = dir.read_file("cmdline");
+  if (!cmdline) {
+    return cmdline.error();
+  }
+  probe.argv = parse_cmdline(*cmdline);
+  return probe;
+}
+
+Result<HeldImageFiles> HeldImageFiles::open(const PidDirectory& dir) {
+  UniqueFd stat(::openat(dir.fd(), "stat", O_RDONLY | O_CLOEXEC));
+  if (!stat.valid()) {
+    return system_error("stat", errno);
+  }
+  UniqueFd cmdline(::openat(dir.fd(), "cmdline", O_RDONLY | O_CLOEXEC));
+  if (!cmdline.valid()) {
+    return system_error("cmdline", errno);
+  }
+  return HeldImageFiles(std::move(stat), std::move(cmdline));
+}
+
+Result<ImageProbe> HeldImageFiles::probe() const {
+  ImageProbe probe;
+  Result<std::string> stat_text = pread_whole(stat_.get(), "stat");
+  if (!stat_text) {
+    return stat_text.error();
+  }
+  Result<StatFields> stat = parse_stat(*stat_text);
+  if (!stat) {
+    return stat.error();
+  }
+  probe.stat = std::move(*stat);
+  Result<std::string> cmdline = pread_whole(cmdline_.get(), "cmdline");
   if (!cmdline) {
     return cmdline.error();
   }

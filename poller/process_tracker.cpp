@@ -120,15 +120,34 @@ void ProcessTracker::see_new(ProcessSnapshot snapshot, char state,
 }
 
 void ProcessTracker::see_pending(TrackedProcess& process,
-                                 ProcessSnapshot snapshot, int64_t) {
+                                 ProcessSnapshot snapshot, int64_t now_us) {
   process.latest = std::move(snapshot);
   Readiness readiness =
       assess_readiness(process.latest.image,
                        process.parent_image ? &*process.parent_image : nullptr);
+  ++process.not_ready_polls;
   if (readiness == Readiness::kReady ||
-      ++process.not_ready_polls > kMaxNotReadyPolls) {
+      not_ready_limit_reached(process, now_us)) {
     emit_seen(process);
   }
+}
+
+void ProcessTracker::see_unchanged(int32_t host_pid, int64_t now_us) {
+  auto it = processes_.find(host_pid);
+  if (it == processes_.end() || it->second.emitted || it->second.exited) {
+    return;
+  }
+  TrackedProcess& process = it->second;
+  ++process.not_ready_polls;
+  if (not_ready_limit_reached(process, now_us)) {
+    emit_seen(process);
+  }
+}
+
+bool ProcessTracker::not_ready_limit_reached(const TrackedProcess& process,
+                                             int64_t now_us) const {
+  return process.not_ready_polls > kMaxNotReadyPolls &&
+         now_us - process.first_seen_us >= not_ready_limit_us_;
 }
 
 void ProcessTracker::see_emitted(TrackedProcess& process,

@@ -7,8 +7,9 @@
 // parent's image, and one read during exec shows an empty cmdline. Both are
 // "not ready" and are read again on later polls before kProcessSeen is
 // emitted. So is one read while it exits, before it turns zombie. One still not
-// ready after kMaxNotReadyPolls polls is a fork without exec (a pre-fork
-// worker, a subshell) and is emitted as it is.
+// ready after kMaxNotReadyPolls polls, and at least the not-ready time limit
+// after its first sight (see set_not_ready_limit_us()), is a fork without exec
+// (a pre-fork worker, a subshell) and is emitted as it is.
 #pragma once
 
 #include <cstdint>
@@ -76,12 +77,23 @@ class ProcessTracker {
     capturer_pid_ = host_pid;
     capturer_image_ = std::move(image);
   }
+  // Sets how long a process may stay not ready before it is emitted as it
+  // is, on top of kMaxNotReadyPolls. Polls a few hundred microseconds apart
+  // would otherwise give up before a late exec (0.5 to 2 ms after the fork).
+  // 0, the default, leaves the poll count alone to decide.
+  void set_not_ready_limit_us(int64_t limit_us) {
+    not_ready_limit_us_ = limit_us;
+  }
 
   // Feeds a full reading of a member. state is stat's state field. A new
   // start tick for a known pid means the pid was reused: the old process
   // exits and the new one is first seen. ns_pid must be set; ns_ppid is
   // filled from the tracked parent.
   void see(ProcessSnapshot snapshot, char state, int64_t now_us);
+  // Counts a poll in which a not-ready process read the same as before, so
+  // that the caller need not read it in full again. Emits it as it is once
+  // the not-ready limits are reached.
+  void see_unchanged(int32_t host_pid, int64_t now_us);
   // The process with this host pid is gone (absent from the listing or its
   // files report ENOENT/ESRCH).
   void vanish(int32_t host_pid, int64_t now_us);
@@ -121,12 +133,15 @@ class ProcessTracker {
   void mark_exited(TrackedProcess& process, int64_t now_us);
   void fill_parent(ProcessSnapshot& snapshot) const;
   const TrackedProcess* find_parent(const ProcessSnapshot& snapshot) const;
+  bool not_ready_limit_reached(const TrackedProcess& process,
+                               int64_t now_us) const;
   void emit_seen(TrackedProcess& process);
   void emit(ObservationKind kind, int64_t time_us, const ProcessId& id,
             std::optional<ProcessSnapshot> snapshot = std::nullopt);
 
   int32_t capturer_pid_ = 0;
   ProcessImage capturer_image_;
+  int64_t not_ready_limit_us_ = 0;
   std::map<int32_t, TrackedProcess> processes_;
   std::vector<Observation> observations_;
   int32_t init_host_pid_ = 0;

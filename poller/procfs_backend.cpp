@@ -1,8 +1,11 @@
-// The procfs capture backend: polls the target at a fixed interval on
-// absolute CLOCK_MONOTONIC deadlines, so a slow poll does not shift the ones
-// after it.
+// The procfs capture backend: ticks on absolute CLOCK_MONOTONIC deadlines,
+// short ones while a process is hot and longer ones otherwise. Each tick
+// reads the pid counter and opens the newly allocated pids by number, then
+// re-reads the members whose read schedule is due (see procfs_poller.h).
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,9 +14,12 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 
 #include "common/log.h"
 #include "poller/capture.h"
+#include "poller/pid_counter.h"
 #include "poller/proc_parse.h"
 #include "poller/procfs_poller.h"
 
@@ -23,6 +29,16 @@ namespace {
 // Socket tables are read at most this often, because a socket round reads
 // every member's fd/ links, more work than the stat and cmdline of a poll.
 constexpr int64_t kSocketPeriodUs = 50'000;
+// Full listings of the proc root while the pid counter works: a safety net
+// for what the counter cannot show (a wrap back onto the same value).
+constexpr int64_t kSafetyListingUs = 100'000;
+// Listings without a pid counter (a recorded tree, another namespace's
+// procfs): the only way to find new pids then, so more often, but not every
+// tick, because a listing of a busy host costs far more than a tick.
+constexpr int64_t kFallbackListingUs = 10'000;
+// A counter move of more pids than this is handled by a listing, which
+// costs about as much as opening this many pids by number.
+constexpr int32_t kMaxProbeSpan = 256;
 
 int64_t monotonic_us() {
   timespec now{};
@@ -139,6 +155,56 @@ std::optional<std::string> hidepid_diagnostic(const std::string& proc_root) {
          "result may be incomplete";
 }
 
+// Raises the calling thread's timing for the window and restores it after:
+// a timer slack of 1 ns, so that sleeps end on time instead of up to the
+// default 50 us late, and SCHED_FIFO when requested and permitted.
+class WindowTiming {
+ public:
+  WindowTiming(bool realtime, int priority) {
+    saved_slack_ = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    if (!realtime) {
+      description_ = "real-time priority not requested";
+      return;
+    }
+    saved_policy_ = sched_getscheduler(0);
+    sched_getparam(0, &saved_param_);
+    sched_param param{};
+    param.sched_priority = priority;
+    // Reset on fork, so that nothing started from this thread inherits it.
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) != 0) {
+      description_ = std::string("real-time priority unavailable: ") +
+                     std::strerror(errno);
+      return;
+    }
+    raised_ = true;
+    description_ =
+        "capture ran with SCHED_FIFO priority " + std::to_string(priority);
+  }
+
+  ~WindowTiming() {
+    if (raised_) {
+      sched_setscheduler(0, saved_policy_, &saved_param_);
+    }
+    if (saved_slack_ > 0) {
+      prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(saved_slack_), 0, 0,
+            0);
+    }
+  }
+
+  WindowTiming(const WindowTiming&) = delete;
+  WindowTiming& operator=(const WindowTiming&) = delete;
+
+  const std::string& description() const { return description_; }
+
+ private:
+  int saved_slack_ = 0;
+  int saved_policy_ = SCHED_OTHER;
+  sched_param saved_param_{};
+  bool raised_ = false;
+  std::string description_;
+};
+
 // The state of one capture window.
 class CaptureRun {
  public:
@@ -153,44 +219,110 @@ class CaptureRun {
   bool stop_requested() const {
     return options_.stop != nullptr && options_.stop->load();
   }
-  Status poll_once(int64_t now_us, bool sockets_due);
-  // Polls until the window ends, the namespace empties or a stop is
+  void open_counter();
+  // One tick: finds new pids (probe or listing), re-reads the due members
+  // and, when due, the listening sockets.
+  void tick(int64_t now_us, bool sockets_due);
+  // Ticks until the window ends, the namespace empties or a stop is
   // requested. Returns the time observed since start_us.
   int64_t poll_window(int64_t start_us);
+  int64_t next_deadline(int64_t deadline_us, int64_t now_us);
   void read_user_names(bool final_read);
+  std::optional<std::string> miss_evidence() const;
+  void add_engine_evidence(std::vector<std::string>& lines) const;
+  void add_engine_diagnostics(std::vector<std::string>& lines) const;
   Capture assemble(int64_t elapsed_us);
 
   const Target& target_;
   const CaptureOptions& options_;
   ProcfsPoller poller_;
+  std::optional<LastPidCounter> counter_;
+  std::string counter_error_;
+  // Whether the window ran with real-time priority, for the evidence.
+  std::string timing_;
+  int32_t last_pid_ = 0;
+  int64_t last_listing_us_ = 0;
+  int64_t last_socket_us_ = 0;
   std::map<uint32_t, std::string> user_names_;
   std::string passwd_error_;
   std::vector<std::string> evidence_;
   int overruns_ = 0;
-  int polls_ = 0;
+  int64_t elapsed_us_ = 0;
+  int64_t wakes_ = 0;
+  int64_t hot_ticks_ = 0;
+  int64_t listings_ = 0;
 };
 
-Status CaptureRun::poll_once(int64_t now_us, bool sockets_due) {
-  Status polled = poller_.poll(now_us);
-  if (!polled) {
-    spdlog::warn("poll at {} us failed: {}", now_us, polled.error().message);
-    return polled;
+void CaptureRun::open_counter() {
+  Result<LastPidCounter> counter = open_last_pid_counter(options_.proc_root);
+  if (!counter) {
+    counter_error_ = counter.error().message;
+    spdlog::info("no pid counter ({}); listing {} every {} ms instead",
+                 counter_error_, options_.proc_root, kFallbackListingUs / 1000);
+    return;
   }
-  ++polls_;
+  Result<int32_t> current = counter->read();
+  if (!current) {
+    counter_error_ = current.error().message;
+    return;
+  }
+  last_pid_ = *current;
+  counter_ = std::move(*counter);
+}
+
+void CaptureRun::tick(int64_t now_us, bool sockets_due) {
+  bool list_now = false;
+  if (counter_) {
+    Result<int32_t> current = counter_->read();
+    if (current) {
+      ProbePlan plan = plan_probe(last_pid_, *current, kMaxProbeSpan);
+      last_pid_ = *current;
+      if (plan.kind == ProbePlan::Kind::kProbe) {
+        poller_.probe(plan.first, plan.last, now_us);
+      }
+      list_now = plan.kind == ProbePlan::Kind::kList;
+    } else {
+      counter_error_ = current.error().message;
+      spdlog::warn("pid counter failed, listing instead: {}", counter_error_);
+      counter_.reset();
+      list_now = true;
+    }
+  }
+  int64_t period_us = counter_ ? kSafetyListingUs : kFallbackListingUs;
+  if (list_now || now_us - last_listing_us_ >= period_us) {
+    Status listed = poller_.list(now_us);
+    if (!listed) {
+      spdlog::warn("listing at {} us failed: {}", now_us,
+                   listed.error().message);
+    }
+    last_listing_us_ = now_us;
+    ++listings_;
+  }
+
+  poller_.refresh(now_us);
   if (sockets_due) {
     poller_.poll_sockets(now_us);
+    last_socket_us_ = now_us;
   }
-  return Ok{};
 }
 
 Result<Capture> CaptureRun::run() {
   const uint64_t boot_ticks = boot_ticks_now(ticks_per_second());
   const int64_t start_us = monotonic_us();
+  WindowTiming timing(options_.realtime, options_.realtime_priority);
+  timing_ = timing.description();
 
-  Status first = poll_once(0, true);
+  // The counter is read before the first listing, so that a pid allocated
+  // after that read is probed at the first tick even if the listing missed
+  // it. A pid that the listing saw as well is recognised by its directory
+  // inode and not read twice.
+  open_counter();
+  Status first = poller_.poll(0);
   if (!first) {
     return first.error();
   }
+  poller_.poll_sockets(0);
+  ++listings_;
   if (!poller_.has_live_members()) {
     return Error{"no process of the target PID namespace (inode " +
                  std::to_string(target_.pid_ns) + ") is left: " +
@@ -199,6 +331,9 @@ Result<Capture> CaptureRun::run() {
   read_user_names(false);
   if (options_.on_first_scan) {
     options_.on_first_scan();
+    // A launcher returns once its child has exec'd, and the first program
+    // may exec the next within a millisecond, so it is read at once.
+    tick(monotonic_us() - start_us, false);
   }
 
   int64_t elapsed_us = poll_window(start_us);
@@ -211,30 +346,41 @@ Result<Capture> CaptureRun::run() {
   return result;
 }
 
+// The next absolute deadline: one tick after the previous one, hot or idle
+// length, or one tick from now after an overrun, so that a slow tick is not
+// followed by ticks back to back.
+int64_t CaptureRun::next_deadline(int64_t deadline_us, int64_t now_us) {
+  int64_t idle_us = std::max<int64_t>(options_.interval.count(), 1);
+  int64_t hot_us =
+      std::clamp<int64_t>(options_.hot_interval.count(), 1, idle_us);
+  bool hot = poller_.any_hot();
+  if (hot) {
+    ++hot_ticks_;
+  }
+  int64_t tick_us = hot ? hot_us : idle_us;
+  int64_t next_us = deadline_us + tick_us;
+  if (next_us <= now_us) {
+    ++overruns_;
+    next_us = now_us + tick_us;
+  }
+  return std::min(next_us, options_.window.count());
+}
+
 int64_t CaptureRun::poll_window(int64_t start_us) {
   const int64_t window_us = options_.window.count();
-  const int64_t interval_us = std::max<int64_t>(options_.interval.count(), 1);
-  const int64_t socket_every =
-      std::max<int64_t>(1, kSocketPeriodUs / interval_us);
-
+  int64_t deadline_us = 0;
   int64_t now_us = 0;
-  for (int64_t tick = 1; !stop_requested(); ++tick) {
-    int64_t deadline_us = std::min(tick * interval_us, window_us);
+  while (!stop_requested()) {
+    deadline_us = next_deadline(deadline_us, monotonic_us() - start_us);
     sleep_until_us(start_us + deadline_us);
+    ++wakes_;
     if (stop_requested()) {
       break;
     }
     now_us = monotonic_us() - start_us;
     bool last = deadline_us >= window_us;
-    (void)poll_once(now_us, last || tick % socket_every == 0);
+    tick(now_us, last || now_us - last_socket_us_ >= kSocketPeriodUs);
 
-    // After a poll that overran, skip the deadlines already past instead of
-    // polling back to back to catch up.
-    int64_t finished_us = monotonic_us() - start_us;
-    if (finished_us >= (tick + 1) * interval_us) {
-      ++overruns_;
-      tick = finished_us / interval_us;
-    }
     if (!poller_.has_live_members()) {
       evidence_.push_back("target pid namespace emptied after " +
                           std::to_string(now_us / 1000) + " ms");
@@ -267,7 +413,66 @@ void CaptureRun::read_user_names(bool final_read) {
   passwd_error_.clear();
 }
 
+// States how many probed pids were gone when opened. In the target's own
+// PID namespace every probed pid is the target's, so the count is a lower
+// bound of its short-lived tasks that were missed. From an ancestor
+// namespace the probed pids include other namespaces' tasks.
+std::optional<std::string> CaptureRun::miss_evidence() const {
+  int64_t vanished = poller_.probe_vanished();
+  if (vanished == 0) {
+    return std::nullopt;
+  }
+  std::string count = std::to_string(vanished);
+  if (target_.pid_ns_depth == 0) {
+    return "at least " + count +
+           " short-lived processes or threads exited before they could be "
+           "read (pids allocated during the window and already reaped when "
+           "opened)";
+  }
+  return count + " of " + std::to_string(poller_.probed_pids()) +
+         " pids allocated on this host during the window were already "
+         "reaped when opened; short-lived processes of the target may be "
+         "among them, together with other namespaces' processes and "
+         "threads";
+}
+
+// Appends how the window ran: real-time priority, wake-ups (which set most
+// of the CPU cost) and the pids that were gone before they could be read.
+void CaptureRun::add_engine_evidence(std::vector<std::string>& lines) const {
+  lines.push_back(timing_);
+
+  int64_t elapsed_us = std::max<int64_t>(elapsed_us_, 1);
+  lines.push_back("capture woke " + std::to_string(wakes_) + " times in " +
+                  std::to_string(elapsed_us_ / 1000) + " ms (" +
+                  std::to_string(wakes_ * 1'000'000 / elapsed_us) +
+                  " per second, " + std::to_string(hot_ticks_) +
+                  " of them on the short tick for hot processes)");
+
+  if (std::optional<std::string> missed = miss_evidence()) {
+    lines.push_back(*missed);
+  }
+}
+
+void CaptureRun::add_engine_diagnostics(std::vector<std::string>& lines) const {
+  if (!counter_error_.empty()) {
+    int64_t period_us = counter_ ? kSafetyListingUs : kFallbackListingUs;
+    lines.push_back("new processes found by listing " + options_.proc_root +
+                    " every " + std::to_string(period_us / 1000) +
+                    " ms instead of by the pid counter: " + counter_error_);
+  }
+  if (!passwd_error_.empty()) {
+    lines.push_back("user names unknown: " + passwd_error_);
+  }
+  if (overruns_ > 0) {
+    lines.push_back(std::to_string(overruns_) + " of " +
+                    std::to_string(wakes_) +
+                    " ticks overran their deadline; the next tick was moved "
+                    "one tick length past the overrun");
+  }
+}
+
 Capture CaptureRun::assemble(int64_t elapsed_us) {
+  elapsed_us_ = elapsed_us;
   Capture capture;
   capture.backend = "procfs";
   capture.target.description = target_.description;
@@ -280,23 +485,19 @@ Capture CaptureRun::assemble(int64_t elapsed_us) {
   capture.ticks_per_second = ticks_per_second();
   capture.observations = poller_.take_observations();
   capture.evidence = evidence_;
+  add_engine_evidence(capture.evidence);
+
   capture.diagnostics = poller_.diagnostics();
-  if (!passwd_error_.empty()) {
-    capture.diagnostics.push_back("user names unknown: " + passwd_error_);
-  }
-  if (overruns_ > 0) {
-    capture.diagnostics.push_back(
-        std::to_string(overruns_) + " of " + std::to_string(polls_) +
-        " polls overran the interval; the deadlines they overran were "
-        "skipped");
-  }
+  add_engine_diagnostics(capture.diagnostics);
   if (std::optional<std::string> hidden =
           hidepid_diagnostic(options_.proc_root)) {
     capture.diagnostics.push_back(*hidden);
   }
-  spdlog::info("procfs capture of {}: {} observations in {} ms, {} polls",
-               target_.description, capture.observations.size(),
-               elapsed_us / 1000, polls_);
+  spdlog::info(
+      "procfs capture of {}: {} observations in {} ms, {} wakes ({} hot), "
+      "{} listings, {} pids probed",
+      target_.description, capture.observations.size(), elapsed_us / 1000,
+      wakes_, hot_ticks_, listings_, poller_.probed_pids());
   return capture;
 }
 

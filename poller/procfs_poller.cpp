@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -10,9 +11,24 @@
 namespace entrytrace {
 namespace {
 
+// Reads of a process caught between the two stack-start assignments of
+// the ELF loader before the stack start is taken as final.
+constexpr int kUnsettledStackRereads = 3;
+
+// Returns the stack start, or 0 (unknown) while an exec is finishing. The
+// ELF loader sets startstack twice: first to the argument strings (any
+// alignment), then, after it wrote argv and auxv, to the final stack
+// pointer, which is 16-byte aligned (STACK_ROUND in fs/binfmt_elf.c).
+// cmdline is already readable in between, so a reading there would
+// otherwise look like a second exec once the final value is set.
+// NOTE: a transient value that happens to be aligned (1 in 16) passes.
+uint64_t settled_stack(uint64_t start_stack) {
+  return start_stack % 16 == 0 ? start_stack : 0;
+}
+
 bool probe_differs(const ImageProbe& probe, const ProcessSnapshot& latest) {
   return probe.stat.state == 'Z' || probe.stat.state == 'X' ||
-         probe.stat.start_stack != latest.image.start_stack ||
+         settled_stack(probe.stat.start_stack) != latest.image.start_stack ||
          probe.stat.comm != latest.image.comm ||
          probe.argv != latest.image.argv;
 }
@@ -24,8 +40,12 @@ std::string count_phrase(size_t count, const char* singular,
 
 }  // namespace
 
-ProcfsPoller::ProcfsPoller(const Target& target, std::string proc_root)
-    : reader_(std::move(proc_root)), scope_(target) {
+ProcfsPoller::ProcfsPoller(const Target& target, std::string proc_root,
+                           ReadScheduleParams schedule)
+    : reader_(std::move(proc_root)),
+      scope_(target),
+      schedule_params_(schedule) {
+  tracker_.set_not_ready_limit_us(kNotReadyLimitUs);
   // The capturing process is absent from a recorded tree; then no member
   // can be its launcher stub.
   Result<PidDirectory> self = reader_.open_pid(getpid());
@@ -39,6 +59,15 @@ ProcfsPoller::ProcfsPoller(const Target& target, std::string proc_root)
 }
 
 Status ProcfsPoller::poll(int64_t now_us) {
+  Status listed = list(now_us);
+  if (!listed) {
+    return listed;
+  }
+  refresh(now_us);
+  return Ok{};
+}
+
+Status ProcfsPoller::list(int64_t now_us) {
   Result<std::vector<PidEntry>> listing = reader_.list_pids();
   if (!listing) {
     ++listing_failures_;
@@ -52,10 +81,21 @@ Status ProcfsPoller::poll(int64_t now_us) {
     listing_[entry.pid] = entry.dir_inode;
   }
   forget_vanished(now_us);
+
+  listing_active_ = true;
   for (const PidEntry& entry : *listing) {
-    examine(entry.pid, now_us);
+    examine(entry.pid, Reason::kListed, now_us);
   }
+  listing_active_ = false;
   return Ok{};
+}
+
+void ProcfsPoller::probe(int32_t first, int32_t last, int64_t now_us) {
+  examined_.clear();
+  for (int32_t pid = first; pid <= last && pid > 0; ++pid) {
+    ++probed_pids_;
+    examine(pid, Reason::kProbed, now_us);
+  }
 }
 
 void ProcfsPoller::forget_vanished(int64_t now_us) {
@@ -66,55 +106,102 @@ void ProcfsPoller::forget_vanished(int64_t now_us) {
     }
     if (it->second.kind == PidKind::kMember) {
       tracker_.vanish(it->first, now_us);
+      release_files(members_.at(it->first));
+      members_.erase(it->first);
     }
     it = pids_.erase(it);
   }
 }
 
-// Examines one listed pid once per poll. Parents are examined before their
+// Examines one pid once per pass. Parents are examined before their
 // children (see examine_new), whatever their pid order.
-void ProcfsPoller::examine(int32_t pid, int64_t now_us) {
-  auto listed = listing_.find(pid);
-  if (listed == listing_.end() || !examined_.insert(pid).second) {
+void ProcfsPoller::examine(int32_t pid, Reason reason, int64_t now_us) {
+  if (!examined_.insert(pid).second) {
     return;
   }
-  uint64_t dir_inode = listed->second;
-
   auto known = pids_.find(pid);
-  if (known != pids_.end() && known->second.kind == PidKind::kMember) {
-    refresh_member(pid, now_us);
+  std::optional<uint64_t> listed_inode;
+  if (listing_active_) {
+    auto listed = listing_.find(pid);
+    if (listed == listing_.end()) {
+      return;  // gone, or a parent outside this proc root
+    }
+    listed_inode = listed->second;
+    if (known != pids_.end() && known->second.dir_inode == *listed_inode) {
+      return;  // the same directory: members are re-read by schedule
+    }
+  } else if (reason == Reason::kParent && known != pids_.end()) {
+    // A parent forked just now, so it is alive and its entry is current.
     return;
   }
-  // An outsider keeps its namespace for life, so it is examined again only
-  // when its directory is new, which means the pid may have been reused.
-  if (known != pids_.end() && known->second.dir_inode == dir_inode) {
-    return;
-  }
-  pids_.erase(pid);
 
   Result<PidDirectory> dir = reader_.open_pid(pid);
   if (!dir) {
-    count_read_failure(pid, dir.error());
+    count_read_failure(pid, dir.error(), reason);
     return;
   }
-  examine_new(pid, *dir, now_us);
+  uint64_t dir_inode = listed_inode ? *listed_inode : dir->inode();
+  if (known != pids_.end()) {
+    if (known->second.dir_inode == dir_inode) {
+      return;  // already examined by an earlier pass
+    }
+    if (known->second.kind == PidKind::kMember) {
+      recheck_identity(pid, std::move(*dir), dir_inode, now_us);
+      return;
+    }
+    // An outsider keeps its namespace for life, so a new directory means
+    // the pid may have been reused.
+    pids_.erase(known);
+  }
+  examine_new(std::move(*dir), dir_inode, reason, now_us);
 }
 
-void ProcfsPoller::examine_new(int32_t pid, const PidDirectory& dir,
-                               int64_t now_us) {
-  Result<StatusFields> status = read_status(dir);
-  if (!status) {
-    count_read_failure(pid, status.error());
+// A member's pid has a new directory: the same process (procfs made a new
+// dentry for it) or a new process behind a reused pid.
+void ProcfsPoller::recheck_identity(int32_t pid, PidDirectory dir,
+                                    uint64_t dir_inode, int64_t now_us) {
+  const TrackedProcess* tracked = tracker_.find(pid);
+  Result<StatFields> stat = read_stat(dir);
+  if (!stat) {
+    if (is_vanished(stat.error())) {
+      member_vanished(pid, now_us);
+    } else {
+      count_read_failure(pid, stat.error(), Reason::kListed);
+    }
     return;
   }
-  uint64_t dir_inode = listing_[pid];
+  MemberState& member = members_.at(pid);
+  if (tracked != nullptr &&
+      stat->start_ticks == tracked->latest.id.start_ticks) {
+    // Held files belong to the old directory, which a recorded tree
+    // replaces between polls.
+    release_files(member);
+    pids_[pid].dir_inode = dir_inode;
+    return;
+  }
+  // A new process behind a known pid: its membership is decided afresh.
+  tracker_.vanish(pid, now_us);
+  release_files(member);
+  members_.erase(pid);
+  pids_.erase(pid);
+  examine_new(std::move(dir), dir_inode, Reason::kListed, now_us);
+}
+
+void ProcfsPoller::examine_new(PidDirectory dir, uint64_t dir_inode,
+                               Reason reason, int64_t now_us) {
+  int32_t pid = dir.pid();
+  Result<StatusFields> status = read_status(dir);
+  if (!status) {
+    count_read_failure(pid, status.error(), reason);
+    return;
+  }
   if (status->is_thread()) {
     pids_[pid] = PidState{PidKind::kThread, dir_inode};
     return;
   }
 
   // The parent first, so that its membership and image are known.
-  examine(status->ppid, now_us);
+  examine(status->ppid, Reason::kParent, now_us);
 
   Membership membership = decide_membership(dir, *status, now_us);
   if (membership != Membership::kMember) {
@@ -122,7 +209,20 @@ void ProcfsPoller::examine_new(int32_t pid, const PidDirectory& dir,
     return;
   }
   pids_[pid] = PidState{PidKind::kMember, dir_inode};
+  MemberState& member =
+      members_.emplace(pid, MemberState{ReadSchedule(now_us), {}, {}})
+          .first->second;
   read_member(dir, now_us);
+
+  const TrackedProcess* tracked = tracker_.find(pid);
+  if (tracked == nullptr || tracked->exited) {
+    member.schedule.stop();
+    return;
+  }
+  member.schedule.record_read(
+      schedule_params_, now_us, true, !tracked->emitted,
+      backoff_cap_us(schedule_params_, members_.size()));
+  hold_files(member, std::move(dir));
 }
 
 Membership ProcfsPoller::decide_membership(const PidDirectory& dir,
@@ -149,7 +249,7 @@ Membership ProcfsPoller::decide_by_ancestry(const StatusFields& status,
   if (!scope_.may_be_nested(status)) {
     return Membership::kOutside;
   }
-  examine(status.ppid, now_us);
+  examine(status.ppid, Reason::kParent, now_us);
   auto parent = pids_.find(status.ppid);
   if (parent != pids_.end() && parent->second.kind == PidKind::kMember) {
     return Membership::kMember;
@@ -164,15 +264,22 @@ Membership ProcfsPoller::decide_by_ancestry(const StatusFields& status,
 
 void ProcfsPoller::read_member(const PidDirectory& dir, int64_t now_us) {
   Result<ProcessReading> reading = read_process(dir);
+  for (int reread = 0; reread < kUnsettledStackRereads && reading &&
+                       settled_stack(reading->stat.start_stack) == 0 &&
+                       reading->stat.start_stack != 0;
+       ++reread) {
+    reading = read_process(dir);
+  }
   if (!reading) {
     if (is_vanished(reading.error())) {
       member_vanished(dir.pid(), now_us);
     } else {
-      count_read_failure(dir.pid(), reading.error());
+      count_read_failure(dir.pid(), reading.error(), Reason::kListed);
     }
     return;
   }
   ProcessSnapshot& snapshot = reading->snapshot;
+  snapshot.image.start_stack = settled_stack(snapshot.image.start_stack);
   snapshot.ns_pid = scope_.ns_pid(reading->status);
   for (const std::string& message : snapshot.unreadable) {
     note_unreadable(snapshot.id, message);
@@ -180,47 +287,118 @@ void ProcfsPoller::read_member(const PidDirectory& dir, int64_t now_us) {
   tracker_.see(std::move(snapshot), reading->stat.state, now_us);
 }
 
-void ProcfsPoller::refresh_member(int32_t pid, int64_t now_us) {
-  const TrackedProcess* tracked = tracker_.find(pid);
-  uint64_t dir_inode = listing_[pid];
-  bool same_directory = pids_[pid].dir_inode == dir_inode;
-  if (tracked != nullptr && tracked->exited && same_directory) {
-    return;  // a zombie waiting to be reaped
-  }
-  Result<PidDirectory> dir = reader_.open_pid(pid);
-  if (!dir) {
-    if (is_vanished(dir.error())) {
-      member_vanished(pid, now_us);
+void ProcfsPoller::refresh(int64_t now_us) {
+  int64_t cap_us = backoff_cap_us(schedule_params_, members_.size());
+  std::vector<int32_t> due;
+  for (const auto& [pid, member] : members_) {
+    if (member.schedule.due(now_us)) {
+      due.push_back(pid);
     }
+  }
+  for (int32_t pid : due) {
+    if (members_.count(pid) != 0) {
+      refresh_member(pid, now_us, cap_us);
+    }
+  }
+}
+
+bool ProcfsPoller::any_hot() const {
+  for (const auto& [pid, member] : members_) {
+    if (member.schedule.hot()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Re-reads stat and cmdline, and reads the process in full when they
+// changed: an exec (new startstack, comm or argv), a first ready image or
+// an exit (zombie state).
+void ProcfsPoller::refresh_member(int32_t pid, int64_t now_us, int64_t cap_us) {
+  MemberState& member = members_.at(pid);
+  const TrackedProcess* tracked = tracker_.find(pid);
+  if (tracked == nullptr || tracked->exited) {
+    // A zombie waiting to be reaped: list() ends it.
+    release_files(member);
+    member.schedule.stop();
     return;
   }
 
-  Result<ImageProbe> probe = probe_image(*dir);
+  Result<ImageProbe> probe = probe_member(pid, member);
   if (!probe) {
     if (is_vanished(probe.error())) {
       member_vanished(pid, now_us);
     } else {
-      count_read_failure(pid, probe.error());
+      count_read_failure(pid, probe.error(), Reason::kListed);
     }
     return;
   }
-  pids_[pid].dir_inode = dir_inode;
-
-  if (tracked == nullptr ||
-      probe->stat.start_ticks != tracked->latest.id.start_ticks) {
-    // A new process behind a known pid: its membership is decided afresh.
+  if (probe->stat.start_ticks != tracked->latest.id.start_ticks && member.dir) {
+    // Only files opened anew can reach another process behind the pid.
+    PidDirectory dir = std::move(*member.dir);
+    uint64_t dir_inode = dir.inode();
     tracker_.vanish(pid, now_us);
+    release_files(member);
+    members_.erase(pid);
     pids_.erase(pid);
-    examine_new(pid, *dir, now_us);
+    examine_new(std::move(dir), dir_inode, Reason::kListed, now_us);
     return;
   }
-  if (tracked->exited) {
-    return;
+
+  bool changed = probe_differs(*probe, tracked->latest);
+  if (changed) {
+    read_member(*member.dir, now_us);
+  } else {
+    tracker_.see_unchanged(pid, now_us);
   }
-  if (tracked->emitted && !probe_differs(*probe, tracked->latest)) {
-    return;
+  if (members_.count(pid) == 0) {
+    return;  // vanished during the full read
   }
-  read_member(*dir, now_us);
+  tracked = tracker_.find(pid);
+  bool pending = tracked != nullptr && !tracked->emitted && !tracked->exited;
+  member.schedule.record_read(schedule_params_, now_us, changed, pending,
+                              cap_us);
+  if (tracked == nullptr || tracked->exited) {
+    release_files(member);
+  }
+}
+
+// Reads stat and cmdline through the held files, or opens the directory
+// anew when none are held; member.dir is open afterwards.
+Result<ImageProbe> ProcfsPoller::probe_member(int32_t pid,
+                                              MemberState& member) {
+  if (member.files) {
+    return member.files->probe();
+  }
+  Result<PidDirectory> dir = reader_.open_pid(pid);
+  if (!dir) {
+    return dir.error();
+  }
+  Result<ImageProbe> probe = probe_image(*dir);
+  if (!probe) {
+    return probe;
+  }
+  hold_files(member, std::move(*dir));
+  return probe;
+}
+
+void ProcfsPoller::hold_files(MemberState& member, PidDirectory dir) {
+  if (!member.files && held_processes_ < kMaxHeldProcesses) {
+    Result<HeldImageFiles> files = HeldImageFiles::open(dir);
+    if (files) {
+      member.files = std::move(*files);
+      ++held_processes_;
+    }
+  }
+  member.dir = std::move(dir);
+}
+
+void ProcfsPoller::release_files(MemberState& member) {
+  if (member.files) {
+    member.files.reset();
+    --held_processes_;
+  }
+  member.dir.reset();
 }
 
 void ProcfsPoller::member_vanished(int32_t pid, int64_t now_us) {
@@ -229,6 +407,11 @@ void ProcfsPoller::member_vanished(int32_t pid, int64_t now_us) {
     ++vanished_before_read_;
   }
   tracker_.vanish(pid, now_us);
+  auto member = members_.find(pid);
+  if (member != members_.end()) {
+    release_files(member->second);
+    members_.erase(member);
+  }
   pids_.erase(pid);
 }
 
@@ -259,9 +442,14 @@ void ProcfsPoller::poll_sockets(int64_t now_us) {
   }
 }
 
-void ProcfsPoller::count_read_failure(int32_t pid, const Error& error) {
+void ProcfsPoller::count_read_failure(int32_t pid, const Error& error,
+                                      Reason reason) {
   if (is_vanished(error)) {
-    ++vanished_before_read_;
+    if (reason == Reason::kProbed) {
+      ++probe_vanished_;
+    } else if (reason == Reason::kListed) {
+      ++vanished_before_read_;
+    }
     spdlog::debug("pid {} vanished before it could be read: {}", pid,
                   error.message);
     return;

@@ -20,7 +20,7 @@ TEST(ParseDuration, AcceptsEveryUnit) {
     int64_t micros;
   };
   const Case cases[] = {{"250us", 250},      {"10ms", 10'000},
-                        {"3s", 3'000'000},    {"1.5s", 1'500'000},
+                        {"3s", 3'000'000},   {"1.5s", 1'500'000},
                         {"2m", 120'000'000}, {"0.5ms", 500}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
@@ -64,8 +64,55 @@ TEST(ParseOptions, ObserveNeedsPositivePid) {
 }
 
 TEST(ParseOptions, IntervalLongerThanWindowIsRejected) {
-  auto parsed = parse({"observe", "--pid", "1", "--window", "10ms",
-                       "--interval", "20ms"});
+  auto parsed = parse(
+      {"observe", "--pid", "1", "--window", "10ms", "--interval", "20ms"});
+  EXPECT_FALSE(parsed.options);
+  EXPECT_EQ(parsed.exit_status, 2);
+}
+
+TEST(ParseOptions, EngineTicks) {
+  struct Case {
+    const char* name;
+    std::vector<const char*> extra;
+    int64_t idle_us;
+    int64_t hot_us;
+    bool realtime;
+  };
+  const std::vector<Case> cases = {
+      {"defaults", {}, 600, 300, true},
+      {"longer idle tick", {"--interval", "2ms"}, 2'000, 300, true},
+      {"idle tick shorter than the hot one",
+       {"--interval", "200us"},
+       200,
+       200,
+       true},
+      {"low cost", {"--low-cost"}, 10'000, 1'000, false},
+      {"low cost with an interval",
+       {"--low-cost", "--interval", "5ms"},
+       5'000,
+       1'000,
+       false},
+      {"low cost with realtime",
+       {"--low-cost", "--realtime"},
+       10'000,
+       1'000,
+       true},
+      {"no realtime", {"--no-realtime"}, 600, 300, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<const char*> args = {"observe", "--pid", "1"};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    auto parsed = parse(args);
+    ASSERT_TRUE(parsed.options);
+    EXPECT_EQ(parsed.options->interval.count(), c.idle_us);
+    EXPECT_EQ(parsed.options->hot_interval.count(), c.hot_us);
+    EXPECT_EQ(parsed.options->realtime, c.realtime);
+  }
+}
+
+TEST(ParseOptions, RealtimeAndNoRealtimeConflict) {
+  auto parsed = parse({"observe", "--pid", "1", "--realtime", "--no-realtime"});
   EXPECT_FALSE(parsed.options);
   EXPECT_EQ(parsed.exit_status, 2);
 }
@@ -83,6 +130,14 @@ TEST(ParseOptions, UnknownCommandIsUsageError) {
 TEST(ParseOptions, TopKOutOfRangeIsRejected) {
   EXPECT_EQ(parse({"demo", "--top-k", "0"}).exit_status, 2);
   EXPECT_EQ(parse({"demo", "--top-k", "101"}).exit_status, 2);
+}
+
+TEST(ParseOptions, BackendIsChecked) {
+  EXPECT_EQ(parse({"demo", "--backend", "kprobe"}).exit_status, 2);
+  auto parsed = parse({"demo", "--backend", "netlink"});
+  ASSERT_TRUE(parsed.options);
+  EXPECT_EQ(parsed.options->backend, "netlink");
+  EXPECT_EQ(parse({"demo"}).options->backend, "auto");
 }
 
 TEST(ParseOptions, AnalyzeTakesOneFile) {

@@ -190,6 +190,38 @@ TEST(ProcessTracker, ForkWithoutExecIsEmittedAfterPolls) {
   EXPECT_EQ(list[1].snapshot->image.argv, shell().image.argv);
 }
 
+// Polls 300 us apart: the poll count alone would give up on the child
+// long before an exec that comes 2 ms after the fork.
+TEST(ProcessTracker, NotReadyLimitIsAlsoATime) {
+  ProcessTracker tracker;
+  tracker.set_not_ready_limit_us(25'000);
+  tracker.see(shell(), 'S', 0);
+  ProcessSnapshot forked = shell();
+  forked.id = ProcessId{101, 60};
+  forked.ns_pid = 2;
+  forked.host_ppid = 100;
+  tracker.see(forked, 'S', 1'000);
+  for (int64_t now_us = 1'300; now_us < 26'000; now_us += 300) {
+    tracker.see_unchanged(101, now_us);
+    ASSERT_EQ(tracker.observations().size(), 1u) << "at " << now_us << " us";
+  }
+  tracker.see_unchanged(101, 26'000);
+  std::vector<Observation> list = tracker.take_observations();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[1].kind, Kind::kProcessSeen);
+  EXPECT_EQ(list[1].time_us, 1'000);
+  EXPECT_EQ(list[1].snapshot->image.argv, shell().image.argv);
+}
+
+TEST(ProcessTracker, UnchangedReadOfReadyProcessIsNoOp) {
+  ProcessTracker tracker;
+  tracker.see(shell(), 'S', 0);
+  tracker.see_unchanged(100, 50'000);
+  tracker.see_unchanged(999, 50'000);
+  EXPECT_EQ(kinds(tracker.take_observations()),
+            (std::vector<Kind>{Kind::kProcessSeen}));
+}
+
 TEST(ProcessTracker, ChildExitingBeforeExecIsCountedOnly) {
   ProcessTracker tracker;
   tracker.see(shell(), 'S', 0);

@@ -191,6 +191,31 @@ TEST(ProcfsPoller, NestedNamespaceByAncestry) {
   EXPECT_TRUE(has_line_starting(poller.diagnostics(), "1 process left out"));
 }
 
+// The tree "thread" contains 1, 4242, its thread 4243 and 5000 (another
+// container). Probing by number reads 4242, skips the thread and the
+// outsider, and counts the pids that do not exist as vanished.
+TEST(ProcfsPoller, ProbeCountsOnlyVanishedPids) {
+  FixtureRoot root("thread");
+  ProcfsPoller poller(fixture_target(), root.path());
+  poller.probe(4240, 4245, 0);
+  poller.probe(5000, 5000, 0);
+  EXPECT_EQ(host_pids(poller.take_observations()),
+            (std::vector<int32_t>{4242}));
+  EXPECT_EQ(poller.probed_pids(), 7);
+  EXPECT_EQ(poller.probe_vanished(), 4) << "4240, 4241, 4244 and 4245";
+}
+
+TEST(ProcfsPoller, ProbeAfterListingReadsNothingTwice) {
+  FixtureRoot root("thread");
+  ProcfsPoller poller(fixture_target(), root.path());
+  ASSERT_TRUE(poller.poll(0).ok());
+  poller.probe(4242, 4243, 300);
+  poller.refresh(600);
+  EXPECT_EQ(kinds(poller.take_observations()),
+            (std::vector<Kind>{Kind::kProcessSeen}));
+  EXPECT_EQ(poller.probe_vanished(), 0);
+}
+
 TEST(ProcfsPoller, LiveMembersOfTarget) {
   FixtureRoot root("exec-chain/t0");
   ProcfsPoller poller(fixture_target(), root.path());

@@ -1,0 +1,381 @@
+// The eBPF capture backend: loads entrytrace.bpf.c through its generated
+// skeleton, filters fork, exec and exit to the target PID namespace in the
+// kernel, and feeds the events to an EventCapture. The event carries the
+// identity, ids and argv; exe and cwd are read from /proc when the event
+// arrives, best effort.
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "common/log.h"
+#include "poller/capture.h"
+#include "poller/ebpf/entrytrace_events.h"
+#include "poller/netlink_backend.h"
+#include "poller/proc_parse.h"
+#include "poller/proc_reader.h"
+
+// Generated at build time by bpftool gen skeleton (see ebpf.cmake).
+#include "entrytrace.skel.h"
+
+namespace entrytrace {
+namespace {
+
+int log_libbpf(enum libbpf_print_level level, const char* format,
+               va_list arguments) {
+  char line[1024];
+  int size = std::vsnprintf(line, sizeof(line), format, arguments);
+  std::string_view text(
+      line, size > 0 ? std::min<size_t>(size, sizeof(line) - 1) : 0);
+  while (!text.empty() && text.back() == '\n') {
+    text.remove_suffix(1);
+  }
+  if (level == LIBBPF_WARN) {
+    spdlog::debug("libbpf: {}", text);
+  } else {
+    spdlog::trace("libbpf: {}", text);
+  }
+  return size;
+}
+
+std::string errno_text(int error) {
+  return std::strerror(error < 0 ? -error : error);
+}
+
+// Image fields that only /proc has, read when an exec event arrives.
+struct ProcExtras {
+  std::optional<ExeLink> exe;
+  std::string exe_error;
+  std::optional<std::string> cwd;
+  std::optional<std::string> cmdline;
+};
+
+// Reads exe, cwd and (when wanted) cmdline of a live process, after checking
+// through stat that the pid still names the same process.
+ProcExtras read_extras(const ProcReader& reader, int32_t pid,
+                       uint64_t start_ticks, bool want_cmdline) {
+  ProcExtras extras;
+  Result<PidDirectory> dir = reader.open_pid(pid);
+  if (!dir) {
+    extras.exe_error = dir.error().message;
+    return extras;
+  }
+  Result<StatFields> stat = read_stat(*dir);
+  if (!stat || stat->start_ticks != start_ticks) {
+    extras.exe_error = stat ? "exe: the pid was reused" : stat.error().message;
+    return extras;
+  }
+  Result<std::string> exe = dir->read_link("exe");
+  if (exe) {
+    extras.exe = parse_exe_link(*exe);
+  } else {
+    extras.exe_error = exe.error().message;
+  }
+  Result<std::string> cwd = dir->read_link("cwd");
+  if (cwd) {
+    extras.cwd = *cwd;
+  }
+  if (want_cmdline) {
+    Result<std::string> cmdline = dir->read_file("cmdline");
+    if (cmdline && !cmdline->empty()) {
+      extras.cmdline = *cmdline;
+    }
+  }
+  return extras;
+}
+
+class EbpfBackend : public CaptureBackend {
+ public:
+  explicit EbpfBackend(entrytrace_bpf* skeleton) : skeleton_(skeleton) {
+    long ticks = sysconf(_SC_CLK_TCK);
+    ns_per_tick_ =
+        1'000'000'000 / static_cast<uint64_t>(ticks > 0 ? ticks : 100);
+  }
+  ~EbpfBackend() override {
+    ring_buffer__free(ring_);
+    entrytrace_bpf__destroy(skeleton_);
+  }
+
+  Status open_ring() {
+    ring_ = ring_buffer__new(bpf_map__fd(skeleton_->maps.events),
+                             &EbpfBackend::on_record, this, nullptr);
+    if (ring_ == nullptr) {
+      return Error{
+          "creating the ring buffer reader failed: " + errno_text(errno),
+          errno};
+    }
+    return Ok{};
+  }
+
+  std::string name() const override { return "ebpf"; }
+  Result<Capture> capture(const Target& target,
+                          const CaptureOptions& options) override;
+
+ private:
+  struct Counters {
+    int events = 0;
+    int argv_from_proc = 0;
+    int argv_completed = 0;
+    int argv_unknown = 0;
+    int exe_from_filename = 0;
+    int filename_truncated = 0;
+    int rescans = 0;
+    uint64_t dropped = 0;
+    std::vector<std::string> truncated;
+  };
+
+  static int on_record(void* context, void* data, size_t size) {
+    static_cast<EbpfBackend*>(context)->handle(data, size);
+    return 0;
+  }
+  void handle(const void* data, size_t size);
+  ProcessSnapshot snapshot_of(const entrytrace_event& event) const;
+  void fill_exec_image(const entrytrace_exec_event& event,
+                       ProcessSnapshot& snapshot);
+  Status pump(EventCapture& capture, int timeout_ms);
+  void add_diagnostics(Capture& capture) const;
+
+  entrytrace_bpf* skeleton_;
+  ring_buffer* ring_ = nullptr;
+  uint64_t ns_per_tick_ = 10'000'000;
+  // Set while a capture runs; records arriving outside one are dropped.
+  EventCapture* current_ = nullptr;
+  Counters counters_;
+};
+
+ProcessSnapshot EbpfBackend::snapshot_of(const entrytrace_event& event) const {
+  ProcessSnapshot snapshot;
+  // The same conversion as nsec_to_clock_t() for stat's starttime.
+  snapshot.id =
+      ProcessId{event.host_pid, event.start_boottime_ns / ns_per_tick_};
+  snapshot.ns_pid = event.ns_pid;
+  snapshot.host_ppid = event.host_ppid;
+  snapshot.ns_ppid = event.ns_ppid;
+  snapshot.uid = event.uid;
+  snapshot.euid = event.euid;
+  snapshot.gid = event.gid;
+  snapshot.egid = event.egid;
+  snapshot.image.comm.assign(event.comm,
+                             strnlen(event.comm, sizeof(event.comm)));
+  return snapshot;
+}
+
+void EbpfBackend::fill_exec_image(const entrytrace_exec_event& event,
+                                  ProcessSnapshot& snapshot) {
+  const uint32_t flags = event.header.flags;
+  const bool unread = (flags & kEventArgvUnread) != 0;
+  const bool truncated = (flags & kEventArgvTruncated) != 0;
+  std::string_view args(event.args,
+                        std::min<size_t>(event.args_size, sizeof(event.args)));
+  std::string filename(event.filename,
+                       strnlen(event.filename, sizeof(event.filename)));
+  if ((flags & kEventFilenameTruncated) != 0) {
+    ++counters_.filename_truncated;
+  }
+
+  ProcExtras extras = read_extras(current_->reader(), snapshot.id.host_pid,
+                                  snapshot.id.start_ticks, unread || truncated);
+  ProcessImage& image = snapshot.image;
+  if (unread && extras.cmdline) {
+    // The argument pages were not present for bpf_probe_read_user.
+    image.argv = parse_cmdline(*extras.cmdline);
+    ++counters_.argv_from_proc;
+  } else if (unread) {
+    image.argv = {filename};
+    snapshot.unreadable.push_back(
+        "argv: not readable at exec and gone from /proc; the exec filename "
+        "stands in");
+    ++counters_.argv_unknown;
+  } else if (truncated && extras.cmdline &&
+             extras.cmdline->size() > args.size() &&
+             std::string_view(*extras.cmdline).starts_with(args)) {
+    image.argv = parse_cmdline(*extras.cmdline);
+    ++counters_.argv_completed;
+  } else {
+    image.argv = parse_cmdline(args);
+    if (truncated) {
+      snapshot.unreadable.push_back("argv: truncated at " +
+                                    std::to_string(ENTRYTRACE_MAX_ARGV_BYTES) +
+                                    " bytes");
+      counters_.truncated.push_back(
+          "argv of pid " + std::to_string(snapshot.id.host_pid) +
+          " truncated at " + std::to_string(ENTRYTRACE_MAX_ARGV_BYTES) +
+          " bytes");
+    }
+  }
+
+  if (extras.exe) {
+    image.exe = extras.exe->path;
+    image.exe_deleted = extras.exe->deleted;
+    image.exe_known = true;
+  } else if (filename.starts_with("/") && !filename.starts_with("/dev/fd/")) {
+    // Gone before /proc/<pid>/exe could be read. The exec filename is the
+    // path as given, not resolved through symbolic links.
+    image.exe = filename;
+    image.exe_known = true;
+    ++counters_.exe_from_filename;
+  } else if (!extras.exe_error.empty()) {
+    snapshot.unreadable.push_back(extras.exe_error);
+  }
+  if (extras.cwd) {
+    image.cwd = *extras.cwd;
+    image.cwd_known = true;
+  }
+}
+
+void EbpfBackend::handle(const void* data, size_t size) {
+  if (current_ == nullptr || size < sizeof(entrytrace_event)) {
+    return;
+  }
+  ++counters_.events;
+  const auto& event = *static_cast<const entrytrace_event*>(data);
+  ProcessSnapshot snapshot = snapshot_of(event);
+  switch (event.kind) {
+    case kEventFork:
+      current_->on_fork(std::move(snapshot), event.time_ns, std::nullopt);
+      return;
+    case kEventExec:
+      if (size < sizeof(entrytrace_exec_event)) {
+        return;
+      }
+      fill_exec_image(*static_cast<const entrytrace_exec_event*>(data),
+                      snapshot);
+      for (const std::string& message : snapshot.unreadable) {
+        current_->note_unreadable(snapshot.id, message);
+      }
+      current_->on_exec(std::move(snapshot), event.time_ns, event.time_ns);
+      return;
+    case kEventExit:
+      current_->on_exit(event.host_pid, event.time_ns);
+      return;
+    default:
+      return;
+  }
+}
+
+Status EbpfBackend::pump(EventCapture& capture, int timeout_ms) {
+  int polled = ring_buffer__poll(ring_, timeout_ms);
+  if (polled < 0 && polled != -EINTR) {
+    return Error{"reading the BPF ring buffer failed: " + errno_text(polled),
+                 -polled};
+  }
+  uint64_t dropped =
+      __atomic_load_n(&skeleton_->bss->dropped_events, __ATOMIC_RELAXED);
+  if (dropped != counters_.dropped) {
+    // Events were lost, so their processes are read from /proc instead.
+    counters_.dropped = dropped;
+    ++counters_.rescans;
+    spdlog::warn("BPF ring buffer full, {} events lost; rescanning /proc",
+                 dropped);
+    return capture.scan();
+  }
+  return Ok{};
+}
+
+void EbpfBackend::add_diagnostics(Capture& capture) const {
+  auto add = [&](int count, const std::string& text) {
+    if (count > 0) {
+      capture.diagnostics.push_back(std::to_string(count) + " " + text);
+    }
+  };
+  add(counters_.argv_from_proc,
+      counters_.argv_from_proc == 1
+          ? "exec had its argv read from /proc/<pid>/cmdline because the "
+            "argument pages could not be read in the kernel"
+          : "execs had their argv read from /proc/<pid>/cmdline because the "
+            "argument pages could not be read in the kernel");
+  add(counters_.argv_completed,
+      "argv longer than " + std::to_string(ENTRYTRACE_MAX_ARGV_BYTES) +
+          " bytes completed from /proc/<pid>/cmdline");
+  add(counters_.argv_unknown,
+      "argv unreadable in the kernel and in /proc; the exec filename stands "
+      "in");
+  add(counters_.exe_from_filename,
+      "exe taken from the exec filename because the process exited before "
+      "/proc/<pid>/exe could be read");
+  add(counters_.filename_truncated,
+      "exec filename truncated at " +
+          std::to_string(ENTRYTRACE_MAX_FILENAME_BYTES - 1) + " bytes");
+  for (const std::string& line : counters_.truncated) {
+    capture.diagnostics.push_back(line);
+  }
+  if (counters_.dropped > 0) {
+    capture.diagnostics.push_back(
+        std::to_string(counters_.dropped) +
+        " BPF events lost because the ring buffer was full; /proc was "
+        "rescanned " +
+        std::to_string(counters_.rescans) + " times");
+  }
+}
+
+Result<Capture> EbpfBackend::capture(const Target& target,
+                                     const CaptureOptions& options) {
+  if (options.proc_root != "/proc") {
+    return Error{"the eBPF backend needs the live /proc, not " +
+                 options.proc_root};
+  }
+  counters_ = Counters{};
+  counters_.dropped = skeleton_->bss->dropped_events;
+
+  EventCapture capture(target, options, name());
+  current_ = &capture;
+  // From here on the programs report the target's events. The seed scan in
+  // run_event_capture() comes after, so a process started before this line
+  // is found by the scan and one started after it by an event. A process
+  // seen by both is kept once, by identity and event time.
+  skeleton_->bss->target_level = static_cast<__u32>(target.pid_ns_depth);
+  __atomic_store_n(&skeleton_->bss->target_ns_inum,
+                   static_cast<__u32>(target.pid_ns), __ATOMIC_SEQ_CST);
+
+  Result<Capture> result = run_event_capture(
+      capture,
+      [this](EventCapture& c, int timeout_ms) { return pump(c, timeout_ms); });
+
+  __atomic_store_n(&skeleton_->bss->target_ns_inum, 0u, __ATOMIC_SEQ_CST);
+  current_ = nullptr;
+  ring_buffer__consume(ring_);  // drops what is left
+  if (result) {
+    add_diagnostics(*result);
+    spdlog::info("ebpf: {} events received", counters_.events);
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CaptureBackend>> make_ebpf_backend() {
+  libbpf_set_print(log_libbpf);
+  if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+    return Error{
+        "kernel BTF not found: /sys/kernel/btf/vmlinux: " + errno_text(errno),
+        errno};
+  }
+  entrytrace_bpf* skeleton = entrytrace_bpf__open();
+  if (skeleton == nullptr) {
+    return Error{"opening the BPF object failed: " + errno_text(errno), errno};
+  }
+  int error = entrytrace_bpf__load(skeleton);
+  if (error != 0) {
+    entrytrace_bpf__destroy(skeleton);
+    return Error{"loading program failed: " + errno_text(error), -error};
+  }
+  error = entrytrace_bpf__attach(skeleton);
+  if (error != 0) {
+    entrytrace_bpf__destroy(skeleton);
+    return Error{"attaching programs failed: " + errno_text(error), -error};
+  }
+  auto backend = std::make_unique<EbpfBackend>(skeleton);
+  Status ring = backend->open_ring();
+  if (!ring) {
+    return ring.error();
+  }
+  return std::unique_ptr<CaptureBackend>(std::move(backend));
+}
+
+}  // namespace entrytrace

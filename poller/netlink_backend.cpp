@@ -1,0 +1,979 @@
+#include "poller/netlink_backend.h"
+
+#include <fcntl.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <utility>
+
+#include "common/log.h"
+#include "poller/proc_parse.h"
+#include "poller/unique_fd.h"
+
+namespace entrytrace {
+namespace {
+
+// Listening sockets are read at most this often, as in the procfs poller,
+// because a round reads every member's fd/ links.
+constexpr uint64_t kSocketPeriodNs = 50'000'000;
+// A child still in its parent's image is held back for this many capture
+// intervals before it is reported as it is: the procfs poller gives such a
+// child two more polls.
+constexpr int64_t kHoldIntervals = 2;
+constexpr uint64_t kMinHoldNs = 20'000'000;
+
+uint64_t ticks_per_second() {
+  long ticks = sysconf(_SC_CLK_TCK);
+  return ticks > 0 ? static_cast<uint64_t>(ticks) : 100;
+}
+
+// CLOCK_BOOTTIME in clock ticks: the unit and origin of stat's starttime.
+uint64_t boot_ticks_now(uint64_t per_second) {
+  timespec now{};
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  return static_cast<uint64_t>(now.tv_sec) * per_second +
+         static_cast<uint64_t>(now.tv_nsec) * per_second / 1'000'000'000;
+}
+
+std::string count_phrase(size_t count, const char* singular,
+                         const char* plural) {
+  return std::to_string(count) + " " + (count == 1 ? singular : plural);
+}
+
+bool same_image(const ProcessImage& a, const ProcessImage& b) {
+  return a.exe == b.exe && a.exe_known == b.exe_known && a.argv == b.argv;
+}
+
+// True when two /proc readings show the same image. The stack start (stat
+// field 28) changes on every exec, so an exec event whose reading matches
+// the latest one was already read. A reading taken in the same microsecond
+// as the event cannot be ordered by time alone.
+bool same_reading(const ProcessSnapshot& a, const ProcessSnapshot& b) {
+  return a.image.start_stack != 0 &&
+         a.image.start_stack == b.image.start_stack &&
+         same_image(a.image, b.image);
+}
+
+// Opens path below root_fd as if root_fd were "/", so that a symbolic link
+// inside the target's root cannot lead out of it.
+Result<UniqueFd> open_in_root(int root_fd, const char* path) {
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+  if (fd < 0) {
+    return system_error(path, errno);
+  }
+  return UniqueFd(static_cast<int>(fd));
+}
+
+// Reads the target's /etc/passwd through <proc_root>/<pid>/root.
+Result<PasswdEntries> read_target_passwd(const std::string& proc_root,
+                                         int32_t host_pid) {
+  std::string root = proc_root + "/" + std::to_string(host_pid) + "/root";
+  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    return system_error(root, errno);
+  }
+  Result<UniqueFd> file = open_in_root(root_fd.get(), "etc/passwd");
+  if (!file) {
+    return Error{root + "/" + file.error().message, file.error().errno_value};
+  }
+  std::string text;
+  char buffer[8192];
+  while (true) {
+    ssize_t count = ::read(file->get(), buffer, sizeof(buffer));
+    if (count < 0 && errno == EINTR) {
+      continue;
+    }
+    if (count < 0) {
+      return system_error(root + "/etc/passwd", errno);
+    }
+    if (count == 0) {
+      break;
+    }
+    text.append(buffer, count);
+  }
+  return parse_passwd(text);
+}
+
+}  // namespace
+
+uint64_t monotonic_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 +
+         static_cast<uint64_t>(now.tv_nsec);
+}
+
+EventCapture::EventCapture(const Target& target, const CaptureOptions& options,
+                           std::string backend)
+    : target_(target),
+      options_(options),
+      backend_(std::move(backend)),
+      reader_(options.proc_root),
+      scope_(target) {
+  ticks_per_second_ = ticks_per_second();
+  window_start_ticks_ = boot_ticks_now(ticks_per_second_);
+  start_ns_ = monotonic_ns();
+  next_socket_round_ns_ = start_ns_;
+  uint64_t interval_ns = static_cast<uint64_t>(
+      std::max<int64_t>(options.interval.count(), 1) * 1000);
+  hold_limit_ns_ = std::max(kHoldIntervals * interval_ns, kMinHoldNs);
+
+  Result<PidDirectory> self = reader_.open_pid(getpid());
+  if (!self) {
+    return;
+  }
+  Result<ProcessReading> reading = read_process(*self);
+  if (reading) {
+    capturer_pid_ = getpid();
+    capturer_image_ = std::move(reading->snapshot.image);
+  }
+}
+
+bool EventCapture::stop_requested() const {
+  return options_.stop != nullptr && options_.stop->load();
+}
+
+bool EventCapture::window_over(uint64_t now_ns) const {
+  return window_us(now_ns) >= options_.window.count();
+}
+
+bool EventCapture::has_live_members() const {
+  for (const auto& [pid, process] : processes_) {
+    if (!process.exited) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int64_t EventCapture::window_us(uint64_t ns) const {
+  return ns <= start_ns_ ? 0 : static_cast<int64_t>((ns - start_ns_) / 1000);
+}
+
+const EventCapture::Tracked* EventCapture::find_live(int32_t host_pid) const {
+  auto it = processes_.find(host_pid);
+  if (it == processes_.end() || it->second.exited) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+EventCapture::Tracked* EventCapture::find_live(int32_t host_pid) {
+  auto it = processes_.find(host_pid);
+  if (it == processes_.end() || it->second.exited) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void EventCapture::emit(ObservationKind kind, uint64_t ns, const ProcessId& id,
+                        std::optional<ProcessSnapshot> snapshot) {
+  Observation observation;
+  observation.kind = kind;
+  observation.time_us = window_us(ns);
+  observation.process = id;
+  observation.snapshot = std::move(snapshot);
+  spdlog::trace("{} {} pid {} at {} us", backend_, observation_kind_name(kind),
+                id.host_pid, observation.time_us);
+  observations_.push_back(std::move(observation));
+}
+
+void EventCapture::emit_seen(Tracked& process) {
+  process.held = false;
+  process.emitted = true;
+  emit(ObservationKind::kProcessSeen, process.first_seen_ns, process.latest.id,
+       process.latest);
+}
+
+void EventCapture::fill_parent(ProcessSnapshot& snapshot) const {
+  if (snapshot.ns_ppid != 0) {
+    return;
+  }
+  const Tracked* parent = find_live(snapshot.host_ppid);
+  if (parent != nullptr) {
+    snapshot.ns_ppid = parent->latest.ns_pid;
+  }
+}
+
+bool EventCapture::is_launcher_stub(const ProcessSnapshot& snapshot) const {
+  return capturer_pid_ != 0 && snapshot.host_ppid == capturer_pid_ &&
+         same_image(snapshot.image, capturer_image_);
+}
+
+void EventCapture::add_process(ProcessSnapshot snapshot, uint64_t seen_ns,
+                               uint64_t known_ns, bool from_fork) {
+  fill_parent(snapshot);
+  Tracked process;
+  process.first_seen_ns = seen_ns;
+  process.known_since_ns = known_ns;
+
+  Tracked* parent = find_live(snapshot.host_ppid);
+  if (from_fork && parent != nullptr) {
+    // An empty argv read from /proc means an exec is in progress.
+    process.held = same_image(snapshot.image, parent->latest.image) ||
+                   snapshot.image.argv.empty();
+  }
+  process.held = process.held || is_launcher_stub(snapshot);
+  // A held-back process that forks a member is a fork without exec (a
+  // subshell, a pre-fork master), so it is reported now, before its child.
+  if (parent != nullptr && parent->held && !is_launcher_stub(parent->latest)) {
+    emit_seen(*parent);
+  }
+  if (snapshot.ns_pid == 1) {
+    init_host_pid_ = snapshot.id.host_pid;
+  }
+  process.latest = std::move(snapshot);
+  int32_t pid = process.latest.id.host_pid;
+  Tracked& stored = processes_[pid] = std::move(process);
+  if (!stored.held) {
+    emit_seen(stored);
+  }
+}
+
+void EventCapture::mark_exited(Tracked& process, uint64_t ns) {
+  if (process.exited) {
+    return;
+  }
+  process.exited = true;
+  if (process.emitted) {
+    emit(ObservationKind::kProcessExited, ns, process.latest.id);
+  } else {
+    ++exited_while_held_;
+  }
+}
+
+void EventCapture::on_fork(ProcessSnapshot child, uint64_t event_ns,
+                           std::optional<uint64_t> read_ns) {
+  int32_t pid = child.id.host_pid;
+  if (Tracked* known = find_live(pid)) {
+    if (known->latest.id == child.id) {
+      return;  // already read by a scan
+    }
+    mark_exited(*known, event_ns);
+  }
+  const Tracked* parent = find_live(child.host_ppid);
+  if (!read_ns && parent != nullptr) {
+    child.image = parent->latest.image;
+  } else if (!read_ns) {
+    // The parent is outside the target (it joined the namespace with
+    // setns), so its image is unknown and the child's is read instead.
+    uint64_t now_ns = monotonic_ns();
+    if (std::optional<Reading> reading = read_member(pid)) {
+      child.image = std::move(reading->snapshot.image);
+      child.unreadable = std::move(reading->snapshot.unreadable);
+      read_ns = now_ns;
+    }
+  }
+  bool parent_known = parent != nullptr;
+  add_process(std::move(child), event_ns, read_ns.value_or(event_ns), true);
+  Tracked& added = processes_[pid];
+  added.exec_read_early = read_ns && parent_known && !added.held;
+}
+
+void EventCapture::on_exec(ProcessSnapshot snapshot, uint64_t event_ns,
+                           uint64_t read_ns) {
+  Tracked* process = find_live(snapshot.id.host_pid);
+  if (process == nullptr || process->latest.id != snapshot.id) {
+    if (process != nullptr) {
+      mark_exited(*process, event_ns);
+    }
+    // A member not seen before: its fork preceded the window.
+    add_process(std::move(snapshot), event_ns, read_ns, false);
+    return;
+  }
+  bool read_early = std::exchange(process->exec_read_early, false);
+  if (process->emitted &&
+      (event_ns < process->known_since_ns ||
+       same_reading(snapshot, process->latest) ||
+       (read_early && same_image(snapshot.image, process->latest.image)))) {
+    return;  // the latest reading was taken after this exec
+  }
+  if (snapshot.ns_ppid == 0) {
+    snapshot.ns_ppid = process->latest.ns_ppid;
+  }
+  if (snapshot.ns_pid == 1) {
+    init_host_pid_ = snapshot.id.host_pid;
+  }
+  process->latest = std::move(snapshot);
+  process->known_since_ns = read_ns;
+  if (!process->emitted) {
+    emit_seen(*process);
+    return;
+  }
+  emit(ObservationKind::kImageChanged, event_ns, process->latest.id,
+       process->latest);
+}
+
+void EventCapture::on_exit(int32_t host_pid, uint64_t event_ns) {
+  if (Tracked* process = find_live(host_pid)) {
+    mark_exited(*process, event_ns);
+  }
+}
+
+std::optional<EventCapture::Reading> EventCapture::read_member(
+    int32_t host_pid) {
+  Result<PidDirectory> dir = reader_.open_pid(host_pid);
+  if (!dir) {
+    count_vanished(host_pid, dir.error());
+    return std::nullopt;
+  }
+  struct stat dir_stat {};
+  if (::fstat(dir->fd(), &dir_stat) != 0) {
+    return std::nullopt;
+  }
+  auto outsider = outsiders_.find(host_pid);
+  if (outsider != outsiders_.end() && outsider->second == dir_stat.st_ino) {
+    return std::nullopt;
+  }
+  Result<StatusFields> status = read_status(*dir);
+  if (!status) {
+    count_vanished(host_pid, status.error());
+    return std::nullopt;
+  }
+  if (status->is_thread()) {
+    return std::nullopt;
+  }
+  Result<uint64_t> pid_ns = read_namespace(*dir, "pid");
+  std::optional<uint64_t> known_ns;
+  if (pid_ns) {
+    known_ns = *pid_ns;
+  }
+  Membership membership = scope_.decide(*dir, *status, known_ns);
+  if (membership == Membership::kUnknown) {
+    // A child is in its parent's PID namespace or one nested in it.
+    membership = scope_.may_be_nested(*status) && find_live(status->ppid)
+                     ? Membership::kMember
+                     : Membership::kOutside;
+  }
+  if (membership != Membership::kMember) {
+    outsiders_[host_pid] = dir_stat.st_ino;
+    return std::nullopt;
+  }
+  outsiders_.erase(host_pid);
+
+  Result<ProcessReading> reading = read_process(*dir);
+  if (!reading) {
+    count_vanished(host_pid, reading.error());
+    return std::nullopt;
+  }
+  Reading result{std::move(reading->snapshot), reading->stat.state};
+  result.snapshot.ns_pid = scope_.ns_pid(reading->status);
+  for (const std::string& message : result.snapshot.unreadable) {
+    note_unreadable(result.snapshot.id, message);
+  }
+  return result;
+}
+
+Status EventCapture::scan() {
+  const uint64_t now_ns = monotonic_ns();
+  Result<std::vector<PidEntry>> listing = reader_.list_pids();
+  if (!listing) {
+    ++listing_failures_;
+    return listing.error();
+  }
+
+  std::set<int32_t> listed;
+  // Pids to read, ordered by start time so that parents come first.
+  std::vector<std::pair<uint64_t, int32_t>> fresh;
+  for (const PidEntry& entry : *listing) {
+    listed.insert(entry.pid);
+    auto outsider = outsiders_.find(entry.pid);
+    if (outsider != outsiders_.end() && outsider->second == entry.dir_inode) {
+      continue;
+    }
+    Result<PidDirectory> dir = reader_.open_pid(entry.pid);
+    if (!dir) {
+      continue;
+    }
+    Result<StatFields> stat = read_stat(*dir);
+    if (!stat) {
+      continue;
+    }
+    Tracked* known = find_live(entry.pid);
+    if (known != nullptr && known->latest.id.start_ticks == stat->start_ticks) {
+      scan_member(*dir, *stat, now_ns);
+      continue;
+    }
+    fresh.emplace_back(stat->start_ticks, entry.pid);
+  }
+
+  for (auto& [pid, process] : processes_) {
+    if (!process.exited && listed.count(pid) == 0) {
+      mark_exited(process, now_ns);
+    }
+  }
+
+  std::sort(fresh.begin(), fresh.end());
+  for (const auto& [start_ticks, pid] : fresh) {
+    std::optional<Reading> reading = read_member(pid);
+    if (!reading) {
+      continue;
+    }
+    if (Tracked* old = find_live(pid)) {
+      mark_exited(*old, now_ns);  // the pid was reused
+    }
+    if (reading->state == 'Z' || reading->state == 'X') {
+      ++vanished_before_read_;
+      continue;
+    }
+    // Processes found by the first scan were there when the window started.
+    uint64_t seen_ns = first_scan_done_ ? now_ns : start_ns_;
+    add_process(std::move(reading->snapshot), seen_ns, now_ns, true);
+  }
+  first_scan_done_ = true;
+  return Ok{};
+}
+
+// Checks a tracked member during a scan: after lost events, an exec or exit
+// is found only by reading.
+void EventCapture::scan_member(const PidDirectory& dir, const StatFields& stat,
+                               uint64_t now_ns) {
+  Tracked* process = find_live(dir.pid());
+  if (stat.state == 'Z' || stat.state == 'X') {
+    mark_exited(*process, now_ns);
+    return;
+  }
+  Result<std::string> cmdline = dir.read_file("cmdline");
+  if (!cmdline) {
+    return;
+  }
+  std::vector<std::string> argv = parse_cmdline(*cmdline);
+  if (argv == process->latest.image.argv &&
+      stat.comm == process->latest.image.comm) {
+    return;
+  }
+  std::optional<Reading> reading = read_member(dir.pid());
+  if (reading) {
+    on_exec(std::move(reading->snapshot), now_ns, now_ns);
+  }
+}
+
+void EventCapture::tick(uint64_t now_ns) {
+  for (auto& [pid, process] : processes_) {
+    if (process.held && !process.exited && !is_launcher_stub(process.latest) &&
+        now_ns - process.first_seen_ns >= hold_limit_ns_) {
+      emit_seen(process);
+    }
+  }
+  if (now_ns >= next_socket_round_ns_) {
+    read_sockets(now_ns);
+    next_socket_round_ns_ = now_ns + kSocketPeriodNs;
+  }
+  if (user_names_.empty() && passwd_error_.empty()) {
+    read_user_names(false);
+  }
+}
+
+void EventCapture::read_sockets(uint64_t now_ns) {
+  sockets_.begin_round();
+  for (auto& [pid, process] : processes_) {
+    if (process.exited || !process.emitted) {
+      continue;
+    }
+    Result<PidDirectory> dir = reader_.open_pid(pid);
+    if (!dir) {
+      continue;  // the exit event follows
+    }
+    Result<StatFields> stat = read_stat(*dir);
+    if (!stat || stat->start_ticks != process.latest.id.start_ticks) {
+      continue;
+    }
+    Result<std::vector<ListeningSocket>> sockets = sockets_.scan(*dir);
+    if (!sockets) {
+      if (!is_vanished(sockets.error())) {
+        note_unreadable(process.latest.id, sockets.error().message);
+      }
+      continue;
+    }
+    if (*sockets == process.sockets) {
+      continue;
+    }
+    process.sockets = std::move(*sockets);
+    Observation observation;
+    observation.kind = ObservationKind::kSocketsSeen;
+    observation.time_us = window_us(now_ns);
+    observation.process = process.latest.id;
+    observation.sockets = process.sockets;
+    observations_.push_back(std::move(observation));
+  }
+}
+
+void EventCapture::read_user_names(bool final_read) {
+  int32_t pid = init_host_pid_ != 0 ? init_host_pid_ : target_.host_pid;
+  Result<PasswdEntries> passwd = read_target_passwd(reader_.proc_root(), pid);
+  if (!passwd) {
+    // Keep the names read earlier when the target is gone by the end.
+    if (!final_read || user_names_.empty()) {
+      passwd_error_ = passwd.error().message;
+    }
+    return;
+  }
+  user_names_ = std::move(passwd->names);
+  passwd_error_.clear();
+}
+
+void EventCapture::count_vanished(int32_t pid, const Error& error) {
+  if (is_vanished(error)) {
+    ++vanished_before_read_;
+    spdlog::debug("pid {} vanished before it could be read: {}", pid,
+                  error.message);
+    return;
+  }
+  spdlog::debug("pid {} skipped: {}", pid, error.message);
+  unreadable_["pid skipped: " + error.message].insert(ProcessId{pid, 0});
+}
+
+// Counts a field that could not be read. ENOENT and ESRCH are left out
+// because they come from an exiting process, not from a lack of access.
+void EventCapture::note_unreadable(const ProcessId& id,
+                                   const std::string& message) {
+  for (int vanished : {ENOENT, ESRCH}) {
+    if (message.ends_with(std::strerror(vanished))) {
+      return;
+    }
+  }
+  if (unreadable_[message].insert(id).second) {
+    spdlog::debug("pid {}: {}", id.host_pid, message);
+  }
+}
+
+std::vector<std::string> EventCapture::summary_lines() const {
+  std::vector<std::string> lines;
+  if (vanished_before_read_ > 0) {
+    lines.push_back(
+        count_phrase(vanished_before_read_, "process", "processes") +
+        (vanished_before_read_ == 1 ? " exited before it could be read"
+                                    : " exited before they could be read"));
+  }
+  if (exited_while_held_ > 0) {
+    lines.push_back(count_phrase(exited_while_held_, "process", "processes") +
+                    " exited between fork and exec and " +
+                    (exited_while_held_ == 1 ? "was" : "were") +
+                    " not reported, as with the procfs backend");
+  }
+  for (const auto& [message, processes] : unreadable_) {
+    size_t colon = message.find(": ");
+    std::string field = message.substr(0, colon);
+    std::string reason =
+        colon == std::string::npos ? "" : message.substr(colon + 2);
+    lines.push_back(field + " unreadable for " +
+                    count_phrase(processes.size(), "process", "processes") +
+                    ": " + reason);
+  }
+  if (sockets_.invalid_rows() > 0) {
+    lines.push_back(std::to_string(sockets_.invalid_rows()) +
+                    " socket table rows could not be parsed");
+  }
+  if (listing_failures_ > 0) {
+    lines.push_back("listing the proc root failed " +
+                    count_phrase(listing_failures_, "time", "times"));
+  }
+  return lines;
+}
+
+Capture EventCapture::finish(uint64_t now_ns) {
+  read_sockets(now_ns);
+  for (auto& [pid, process] : processes_) {
+    if (process.held && !process.exited) {
+      emit_seen(process);
+    }
+  }
+  read_user_names(true);
+
+  Capture capture;
+  capture.backend = backend_;
+  capture.target.description = target_.description;
+  capture.target.pid_ns = target_.pid_ns;
+  capture.target.pid_ns_depth = target_.pid_ns_depth;
+  capture.target.init_host_pid = init_host_pid_;
+  capture.window_us = options_.window.count();
+  capture.interval_us = options_.interval.count();
+  capture.elapsed_us = std::min(window_us(now_ns), options_.window.count());
+  capture.window_start_ticks = window_start_ticks_;
+  capture.ticks_per_second = ticks_per_second_;
+  // kProcessSeen carries the time of first sight, which may be earlier than
+  // observations emitted before it.
+  std::stable_sort(observations_.begin(), observations_.end(),
+                   [](const Observation& a, const Observation& b) {
+                     return a.time_us < b.time_us;
+                   });
+  capture.observations = std::move(observations_);
+  capture.user_names = std::move(user_names_);
+  capture.evidence = std::move(evidence_);
+  capture.diagnostics = std::move(diagnostics_);
+  for (std::string& line : summary_lines()) {
+    capture.diagnostics.push_back(std::move(line));
+  }
+  if (!passwd_error_.empty()) {
+    capture.diagnostics.push_back("user names unknown: " + passwd_error_);
+  }
+  spdlog::info("{} capture of {}: {} observations in {} ms", backend_,
+               target_.description, capture.observations.size(),
+               capture.elapsed_us / 1000);
+  return capture;
+}
+
+Result<Capture> run_event_capture(EventCapture& capture,
+                                  const EventPump& pump) {
+  const Target& target = capture.target();
+  Status seeded = capture.scan();
+  if (!seeded) {
+    return seeded.error();
+  }
+  if (!capture.has_live_members()) {
+    return Error{"no process of the target PID namespace (inode " +
+                 std::to_string(target.pid_ns) + ") is left: " +
+                 target.description + " exited before capture started"};
+  }
+  capture.tick(monotonic_ns());
+  if (capture.options().on_first_scan) {
+    capture.options().on_first_scan();
+  }
+
+  uint64_t now_ns = monotonic_ns();
+  while (!capture.stop_requested() && !capture.window_over(now_ns)) {
+    int64_t left_us =
+        capture.options().window.count() -
+        static_cast<int64_t>((now_ns - capture.start_ns()) / 1000);
+    int64_t wait_us = std::clamp<int64_t>(left_us, 1000, kMaxWaitUs);
+    Status pumped = pump(capture, static_cast<int>((wait_us + 999) / 1000));
+    now_ns = monotonic_ns();
+    if (!pumped) {
+      spdlog::warn("{}", pumped.error().message);
+      capture.add_diagnostic(pumped.error().message);
+    }
+    capture.tick(now_ns);
+    if (!capture.has_live_members()) {
+      capture.add_evidence(
+          "target pid namespace emptied after " +
+          std::to_string((now_ns - capture.start_ns()) / 1'000'000) + " ms");
+      return capture.finish(now_ns);
+    }
+  }
+  if (capture.stop_requested()) {
+    capture.add_evidence(
+        "capture stopped early after " +
+        std::to_string((now_ns - capture.start_ns()) / 1'000'000) + " ms");
+  }
+  return capture.finish(now_ns);
+}
+
+namespace {
+
+// Receive buffer of the proc connector socket: a burst of forks on a busy
+// host fills the default one (about 200 KiB) in well under a second.
+constexpr int kReceiveBufferBytes = 8 * 1024 * 1024;
+// Time the self-test fork's event is awaited.
+constexpr int kSelfTestTimeoutMs = 500;
+
+// Sends PROC_CN_MCAST_LISTEN or PROC_CN_MCAST_IGNORE.
+Status send_mcast_op(int fd, proc_cn_mcast_op op) {
+  alignas(nlmsghdr) char buffer[NLMSG_SPACE(sizeof(cn_msg) + sizeof(op))] = {};
+  auto* header = reinterpret_cast<nlmsghdr*>(buffer);
+  header->nlmsg_len = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(op));
+  header->nlmsg_type = NLMSG_DONE;
+  header->nlmsg_pid = 0;
+  auto* message = reinterpret_cast<cn_msg*>(NLMSG_DATA(header));
+  message->id.idx = CN_IDX_PROC;
+  message->id.val = CN_VAL_PROC;
+  message->len = sizeof(op);
+  std::memcpy(message->data, &op, sizeof(op));
+  if (::send(fd, buffer, header->nlmsg_len, 0) < 0) {
+    return system_error(op == PROC_CN_MCAST_LISTEN
+                            ? "subscribing to process events"
+                            : "unsubscribing from process events",
+                        errno);
+  }
+  return Ok{};
+}
+
+// Calls handle for each proc_event in one datagram.
+template <typename Handle>
+void for_each_event(const char* data, size_t size, Handle&& handle) {
+  auto* header = reinterpret_cast<const nlmsghdr*>(data);
+  int left = static_cast<int>(size);
+  for (; NLMSG_OK(header, left); header = NLMSG_NEXT(header, left)) {
+    if (header->nlmsg_type == NLMSG_ERROR || header->nlmsg_type == NLMSG_NOOP) {
+      continue;
+    }
+    auto* message = reinterpret_cast<const cn_msg*>(NLMSG_DATA(header));
+    if (message->id.idx != CN_IDX_PROC || message->id.val != CN_VAL_PROC ||
+        message->len < sizeof(proc_event)) {
+      continue;
+    }
+    proc_event event;
+    std::memcpy(&event, message->data, sizeof(event));
+    handle(event);
+  }
+}
+
+// Reads what is queued on the socket without waiting. Returns the number of
+// datagrams read, or an Error; ENOBUFS means events were lost.
+template <typename Handle>
+Result<int> drain(int fd, Handle&& handle) {
+  alignas(nlmsghdr) static thread_local char buffer[64 * 1024];
+  int datagrams = 0;
+  while (true) {
+    ssize_t size = ::recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (size < 0 && errno == EINTR) {
+      continue;
+    }
+    if (size < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return datagrams;
+    }
+    if (size < 0) {
+      return system_error("receiving process events", errno);
+    }
+    ++datagrams;
+    for_each_event(buffer, static_cast<size_t>(size), handle);
+  }
+}
+
+// True when this process's PID namespace is nested, read from the NSpid
+// line of its status. The proc connector reports pids of the initial
+// namespace, which a nested process cannot map.
+bool in_nested_pid_namespace() {
+  ProcReader reader("/proc");
+  Result<PidDirectory> self = reader.open_pid(getpid());
+  if (!self) {
+    return false;
+  }
+  Result<StatusFields> status = read_status(*self);
+  return status && status->ns_tgid.size() > 1;
+}
+
+// Forks a child that exits at once and waits for its fork event. The kernel
+// accepts a subscription from a nested network namespace but sends it
+// nothing, so only an event proves that subscribing worked.
+Status self_test(int fd) {
+  pid_t child = ::fork();
+  if (child < 0) {
+    return system_error("fork for the proc connector self-test", errno);
+  }
+  if (child == 0) {
+    _exit(0);
+  }
+
+  bool seen = false;
+  auto see = [&](const proc_event& event) {
+    seen |= event.what == proc_event::PROC_EVENT_FORK &&
+            event.event_data.fork.child_tgid == child;
+  };
+  uint64_t deadline = monotonic_ns() + kSelfTestTimeoutMs * 1'000'000ull;
+  Status result = Ok{};
+
+  while (!seen) {
+    uint64_t now = monotonic_ns();
+    if (now >= deadline) {
+      break;
+    }
+    pollfd waiting{fd, POLLIN, 0};
+    int ready =
+        ::poll(&waiting, 1, static_cast<int>((deadline - now) / 1'000'000) + 1);
+    if (ready < 0 && errno != EINTR) {
+      result = system_error("waiting for process events", errno);
+      break;
+    }
+    Result<int> drained = drain(fd, see);
+    if (!drained && drained.error().errno_value != ENOBUFS) {
+      result = drained.error();
+      break;
+    }
+  }
+  ::waitpid(child, nullptr, 0);
+
+  if (!result) {
+    return result;
+  }
+  if (!seen) {
+    return Error{"no process event arrived within " +
+                 std::to_string(kSelfTestTimeoutMs) +
+                 " ms of a test fork: the proc connector delivers events "
+                 "only to the initial network and PID namespaces"};
+  }
+  return Ok{};
+}
+
+class NetlinkBackend : public CaptureBackend {
+ public:
+  explicit NetlinkBackend(UniqueFd socket) : socket_(std::move(socket)) {}
+  ~NetlinkBackend() override {
+    Status ignored = send_mcast_op(socket_.get(), PROC_CN_MCAST_IGNORE);
+    if (!ignored) {
+      spdlog::debug("{}", ignored.error().message);
+    }
+  }
+
+  std::string name() const override { return "netlink"; }
+  Result<Capture> capture(const Target& target,
+                          const CaptureOptions& options) override;
+
+  void set_buffer_note(std::string note) { buffer_note_ = std::move(note); }
+
+ private:
+  void handle(EventCapture& capture, const proc_event& event);
+  Status pump(EventCapture& capture, int timeout_ms);
+
+  UniqueFd socket_;
+  std::string buffer_note_;
+  int overruns_ = 0;
+  int events_ = 0;
+};
+
+void NetlinkBackend::handle(EventCapture& capture, const proc_event& event) {
+  ++events_;
+  const uint64_t event_ns = event.timestamp_ns;
+  switch (event.what) {
+    case proc_event::PROC_EVENT_FORK: {
+      const auto& fork = event.event_data.fork;
+      if (fork.child_pid != fork.child_tgid) {
+        return;  // a new thread
+      }
+      uint64_t read_ns = monotonic_ns();
+      std::optional<EventCapture::Reading> reading =
+          capture.read_member(fork.child_tgid);
+      if (reading && reading->state != 'Z' && reading->state != 'X') {
+        capture.on_fork(std::move(reading->snapshot), event_ns, read_ns);
+      }
+      return;
+    }
+    case proc_event::PROC_EVENT_EXEC: {
+      int32_t pid = event.event_data.exec.process_tgid;
+      uint64_t read_ns = monotonic_ns();
+      std::optional<EventCapture::Reading> reading = capture.read_member(pid);
+      if (reading && reading->state != 'Z' && reading->state != 'X') {
+        capture.on_exec(std::move(reading->snapshot), event_ns, read_ns);
+      }
+      return;
+    }
+    case proc_event::PROC_EVENT_EXIT: {
+      const auto& exit = event.event_data.exit;
+      // NOTE: the exit of a thread group leader is taken as the exit of the
+      // process, although other threads may outlive it for a moment.
+      if (exit.process_pid == exit.process_tgid) {
+        capture.on_exit(exit.process_tgid, event_ns);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+Status NetlinkBackend::pump(EventCapture& capture, int timeout_ms) {
+  pollfd waiting{socket_.get(), POLLIN, 0};
+  int ready = ::poll(&waiting, 1, timeout_ms);
+  if (ready < 0 && errno != EINTR) {
+    return system_error("waiting for process events", errno);
+  }
+  Result<int> drained = drain(
+      socket_.get(), [&](const proc_event& event) { handle(capture, event); });
+  if (!drained && drained.error().errno_value == ENOBUFS) {
+    // The kernel dropped events, so their processes are read from /proc.
+    ++overruns_;
+    spdlog::warn("proc connector receive buffer overran; rescanning /proc");
+    return capture.scan();
+  }
+  if (!drained) {
+    return drained.error();
+  }
+  return Ok{};
+}
+
+Result<Capture> NetlinkBackend::capture(const Target& target,
+                                        const CaptureOptions& options) {
+  if (options.proc_root != "/proc") {
+    return Error{"the netlink backend needs the live /proc, not " +
+                 options.proc_root};
+  }
+  overruns_ = 0;
+  events_ = 0;
+  // Events queued since the socket was opened predate the window.
+  Result<int> stale = drain(socket_.get(), [](const proc_event&) {});
+  (void)stale;
+
+  EventCapture capture(target, options, name());
+  Result<Capture> result = run_event_capture(
+      capture,
+      [this](EventCapture& c, int timeout_ms) { return pump(c, timeout_ms); });
+  if (!result) {
+    return result;
+  }
+  if (!buffer_note_.empty()) {
+    result->diagnostics.push_back(buffer_note_);
+  }
+  if (overruns_ > 0) {
+    result->diagnostics.push_back(
+        "the proc connector receive buffer overran " +
+        count_phrase(overruns_, "time", "times") +
+        "; /proc was rescanned each time, so short-lived processes of that "
+        "moment may be missing");
+  }
+  spdlog::info("netlink: {} events received", events_);
+  return result;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CaptureBackend>> make_netlink_backend() {
+  if (in_nested_pid_namespace()) {
+    return Error{
+        "the proc connector needs the initial PID namespace, and this "
+        "process runs in a nested one"};
+  }
+  UniqueFd socket(
+      ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR));
+  if (!socket.valid()) {
+    return system_error("opening a NETLINK_CONNECTOR socket", errno);
+  }
+  std::string buffer_note;
+  int size = kReceiveBufferBytes;
+  if (::setsockopt(socket.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size,
+                   sizeof(size)) != 0) {
+    // Without CAP_NET_ADMIN the size is capped by net.core.rmem_max.
+    int force_errno = errno;
+    ::setsockopt(socket.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    buffer_note = "proc connector receive buffer not enlarged to 8 MiB: " +
+                  std::string(std::strerror(force_errno)) +
+                  "; events may be lost in bursts";
+  }
+  sockaddr_nl address{};
+  address.nl_family = AF_NETLINK;
+  address.nl_groups = CN_IDX_PROC;
+  address.nl_pid = 0;
+  if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&address),
+             sizeof(address)) != 0) {
+    return system_error("binding the NETLINK_CONNECTOR socket to CN_IDX_PROC",
+                        errno);
+  }
+  Status listening = send_mcast_op(socket.get(), PROC_CN_MCAST_LISTEN);
+  if (!listening) {
+    return listening.error();
+  }
+  Status tested = self_test(socket.get());
+  if (!tested) {
+    (void)send_mcast_op(socket.get(), PROC_CN_MCAST_IGNORE);
+    return tested.error();
+  }
+  auto backend = std::make_unique<NetlinkBackend>(std::move(socket));
+  backend->set_buffer_note(std::move(buffer_note));
+  return std::unique_ptr<CaptureBackend>(std::move(backend));
+}
+
+}  // namespace entrytrace
