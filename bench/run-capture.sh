@@ -2,14 +2,18 @@
 # Measures how many short-lived fork+exec children entrytrace catches, next
 # to peers (forkstat, libbpf-tools execsnoop, ps loops), with the harness's
 # capture-rate and workload, and prints the markdown table of all of them.
-# Needs root. Takes about 4 minutes with --repeat 3 on 2 cores.
+# entrytrace runs once per capture backend as well (entrytrace-procfs,
+# entrytrace-netlink, entrytrace-ebpf), beside "entrytrace" with --backend
+# auto. Needs root. Takes about 6 minutes with --repeat 3 on 2 cores
+# (an estimate: 4 minutes before the per-backend rows were added).
 #
 #   bench/run-capture.sh [--repeat N] [--observers "LABEL ..."]
 #                        [--workload-args ARGS] [--harness DIR]
 #                        [--build-dir DIR] [--results DIR]
 #
 # --repeat         runs per observer (default 3).
-# --observers      labels to run, from: entrytrace ns-entrytrace
+# --observers      labels to run, from: entrytrace entrytrace-procfs
+#                  entrytrace-netlink entrytrace-ebpf ns-entrytrace
 #                  entrytrace-1ms forkstat execsnoop ps-loop ps-loop-10ms
 #                  (default: all of them).
 # --workload-args  passed to the workload (default: capture-rate's own,
@@ -19,6 +23,9 @@
 #                  $ENTRYTRACE_BENCH_HARNESS, else ../shared/bench next to
 #                  the repository.
 # --build-dir      CMake build directory for entrytrace (default build-bench).
+#                  It is configured with -DENTRYTRACE_WITH_EBPF=ON when
+#                  clang, bpftool and libbpf are installed; otherwise the
+#                  entrytrace-ebpf row is left out, with a line saying so.
 # --results        where the run's folder goes (default bench/results).
 #
 # execsnoop needs tracefs at /sys/kernel/tracing. When it is not mounted
@@ -32,7 +39,7 @@ build_dir=$repo/build-bench
 results=$repo/bench/results
 repeat=3
 workload_args=
-all_observers="entrytrace ns-entrytrace entrytrace-1ms forkstat execsnoop ps-loop ps-loop-10ms"
+all_observers="entrytrace entrytrace-procfs entrytrace-netlink entrytrace-ebpf ns-entrytrace entrytrace-1ms forkstat execsnoop ps-loop ps-loop-10ms"
 observers=$all_observers
 # Seconds an observer gets to write its output after SIGINT, because
 # entrytrace assembles its result only then.
@@ -55,7 +62,7 @@ while [ $# -gt 0 ]; do
     --harness) harness=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run-capture.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -88,8 +95,20 @@ cp -r "$harness" "$copy/bench"
 chmod -R u+w "$copy/bench"
 make -s -C "$copy/bench" bin/workload bin/etm-helper
 
+with_ebpf=OFF
+if command -v clang >/dev/null && command -v bpftool >/dev/null &&
+  pkg-config --exists libbpf; then
+  with_ebpf=ON
+else
+  case " $observers " in
+    *" entrytrace-ebpf "*)
+      echo "run-capture.sh: clang, bpftool or libbpf missing; leaving out entrytrace-ebpf"
+      observers=$(echo " $observers " | sed 's/ entrytrace-ebpf / /')
+      ;;
+  esac
+fi
 cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DENTRYTRACE_BUILD_BENCH=ON >/dev/null
+  -DENTRYTRACE_BUILD_BENCH=ON -DENTRYTRACE_WITH_EBPF=$with_ebpf >/dev/null
 cmake --build "$build_dir" --target entrytrace
 entrytrace=$build_dir/cli/entrytrace
 
@@ -112,6 +131,7 @@ mkdir -p "$out"
   echo "repeat: $repeat"
   echo "workload args: ${workload_args:-capture-rate default}"
   echo "tracefs mounted by this script: $mounted_tracefs"
+  echo "eBPF backend built: $with_ebpf"
 } >"$out/machine.txt"
 : >"$out/load.txt"
 
@@ -121,6 +141,8 @@ observer_command() {
   case $1 in
     entrytrace)
       echo "$entrytrace observe --pid {NSPID} --window 30s --output {OUT}/result.json" ;;
+    entrytrace-procfs|entrytrace-netlink|entrytrace-ebpf)
+      echo "$entrytrace observe --pid {NSPID} --window 30s --backend ${1#entrytrace-} --output {OUT}/result.json" ;;
     ns-entrytrace)
       echo "$entrytrace observe --pid 1 --window 30s --output {OUT}/result.json" ;;
     entrytrace-1ms)

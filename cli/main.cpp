@@ -19,8 +19,10 @@
 #include "detectors/analyze.h"
 #include "detectors/result_json.h"
 #include "poller/backend_select.h"
+#include "poller/capabilities.h"
 #include "poller/capture.h"
 #include "poller/launcher.h"
+#include "poller/target_spec.h"
 
 namespace entrytrace {
 namespace {
@@ -133,7 +135,8 @@ struct LiveTarget {
 Result<LiveTarget> start_target(const Options& options) {
   LiveTarget live;
   if (options.command == Command::kObserve) {
-    auto target = resolve_target(options.proc_root, options.pid);
+    TargetSpec spec{options.pid, options.cgroup_path, options.container_id};
+    auto target = resolve_target_spec(options.proc_root, spec);
     if (!target) {
       return target.error();
     }
@@ -191,6 +194,7 @@ Result<Capture> capture_live(const Options& options, int& exit_status) {
   capture_options.window = options.window;
   capture_options.interval = options.interval;
   capture_options.hot_interval = options.hot_interval;
+  capture_options.periods = options.periods;
   capture_options.realtime = options.realtime;
   capture_options.proc_root = options.proc_root;
   capture_options.stop = &g_stop_requested;
@@ -299,5 +303,10 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   install_stop_handlers();
+  if (Result<CapabilitySet> capabilities = read_capabilities()) {
+    spdlog::info("capabilities: {}", describe_capabilities(*capabilities));
+  } else {
+    spdlog::info("capabilities unknown: {}", capabilities.error().message);
+  }
   return run(options);
 }

@@ -23,7 +23,9 @@ Commands:
   run [OPTIONS] -- CMD [ARG...]  start CMD as pid 1 of new PID, mount and
                                  network namespaces and watch it from its
                                  first exec
-  observe --pid PID [OPTIONS]    watch the PID namespace of a running process
+  observe [TARGET] [OPTIONS]     watch the PID namespace of a running process,
+                                 named by --pid, --cgroup or --container-id;
+                                 with none, entrytrace's own PID namespace
   analyze FILE [OPTIONS]         analyse a capture recorded with --record
   demo [OPTIONS]                 run the built-in demo container: tini, a
                                  shell and a python3 HTTP server on port 8080
@@ -64,15 +66,19 @@ po::options_description capture_options() {
        "tick costs less CPU and misses more short-lived processes")
       ("low-cost",
        "trade capture of short-lived processes for CPU: idle tick 10ms "
-       "(unless --interval is given), hot tick 1ms, no real-time priority")
+       "(unless --interval is given), hot tick 1ms, no real-time priority, "
+       "steady processes re-read at most every 1s, their sockets every 5s, "
+       "and the proc root listed every 1s")
       ("realtime",
        "run the capture thread with SCHED_FIFO during the window when "
        "CAP_SYS_NICE allows (the default, except with --low-cost)")
       ("no-realtime", "never use real-time priority")
       ("backend", po::value<std::string>()->default_value("auto"),
-       "capture backend: auto, procfs, netlink or ebpf; auto tries ebpf "
-       "(when built in), then netlink, then procfs, and the result says "
-       "which ran and why the others did not")
+       "capture backend: procfs (the /proc poller), netlink (the poller "
+       "woken by proc connector events; needs CAP_NET_ADMIN in the host "
+       "namespaces), ebpf (when built in) or auto, which tries ebpf, then "
+       "netlink, then procfs; the result says which ran and why the "
+       "others did not")
       ("record", po::value<std::string>(),
        "also write the raw observations as JSON to this file, for "
        "'entrytrace analyze'");
@@ -104,6 +110,14 @@ po::options_description command_options(Command command) {
         ("pid", po::value<int32_t>(),
          "host pid of any process inside the target; the target is its PID "
          "namespace and the namespaces nested in it")
+        ("cgroup", po::value<std::string>(),
+         "cgroup path (e.g. /sys/fs/cgroup/system.slice/app.service or "
+         "/kubepods/pod<uid>/<id>); the target is the processes of that "
+         "cgroup and the cgroups below it, in their PID namespace")
+        ("container-id", po::value<std::string>(),
+         "container id or a prefix of at least 4 hex digits, also as "
+         "containerd://<id>; the target is the container's processes, in "
+         "their PID namespace")
         ("proc-root", po::value<std::string>()->default_value("/proc"),
          "procfs mount to read");
     d.add(target);
@@ -129,7 +143,8 @@ const char* command_synopsis(Command command) {
     case Command::kRun:
       return "Usage: entrytrace run [OPTIONS] -- CMD [ARG...]\n";
     case Command::kObserve:
-      return "Usage: entrytrace observe --pid PID [OPTIONS]\n";
+      return "Usage: entrytrace observe [--pid PID | --cgroup PATH | "
+             "--container-id ID] [OPTIONS]\n";
     case Command::kAnalyze:
       return "Usage: entrytrace analyze FILE [OPTIONS]\n";
     case Command::kDemo:
@@ -149,6 +164,18 @@ constexpr std::chrono::microseconds kHotTick{300};
 constexpr std::chrono::microseconds kLowCostHotTick{1000};
 constexpr std::chrono::microseconds kLowCostIdleTick{10'000};
 
+// Low-cost steady-state periods (see PollPeriods): about one re-read of each
+// long-lived process per second, fd/ reads for sockets at most every 5 s per
+// process, and a safety listing every second.
+PollPeriods low_cost_periods() {
+  PollPeriods periods;
+  periods.reread_cap = std::chrono::seconds(1);
+  periods.socket_period = std::chrono::milliseconds(500);
+  periods.socket_cap = std::chrono::seconds(5);
+  periods.safety_listing = std::chrono::seconds(1);
+  return periods;
+}
+
 Status fill_engine(const po::variables_map& vm, Options& options) {
   if (vm.count("realtime") && vm.count("no-realtime")) {
     return Error{"--realtime and --no-realtime exclude each other"};
@@ -159,6 +186,9 @@ Status fill_engine(const po::variables_map& vm, Options& options) {
   }
   options.hot_interval =
       std::min(low_cost ? kLowCostHotTick : kHotTick, options.interval);
+  if (low_cost) {
+    options.periods = low_cost_periods();
+  }
   options.backend = vm["backend"].as<std::string>();
   const std::string names[] = {"auto", "procfs", "netlink", "ebpf"};
   if (std::find(std::begin(names), std::end(names), options.backend) ==
@@ -218,20 +248,43 @@ Status fill_output(const po::variables_map& vm, Options& options) {
   return Ok{};
 }
 
+// At most one target option; with none, observe watches its own namespace.
+Status fill_observe_target(const po::variables_map& vm, Options& options) {
+  if (vm.count("pid") + vm.count("cgroup") + vm.count("container-id") > 1) {
+    return Error{"--pid, --cgroup and --container-id exclude each other; "
+                 "name the target with one of them"};
+  }
+  if (vm.count("pid")) {
+    options.pid = vm["pid"].as<int32_t>();
+    if (options.pid <= 0) {
+      return Error{"invalid --pid " + std::to_string(options.pid) +
+                   ": a pid is a positive number"};
+    }
+  }
+  if (vm.count("cgroup")) {
+    options.cgroup_path = vm["cgroup"].as<std::string>();
+    if (options.cgroup_path.empty()) {
+      return Error{"invalid --cgroup '': give a cgroup path"};
+    }
+  }
+  if (vm.count("container-id")) {
+    options.container_id = vm["container-id"].as<std::string>();
+    if (options.container_id.empty()) {
+      return Error{"invalid --container-id '': give a container id"};
+    }
+  }
+  options.proc_root = vm["proc-root"].as<std::string>();
+  return Ok{};
+}
+
 Status fill_command(const po::variables_map& vm,
                     const std::vector<std::string>& positional,
                     std::vector<std::string> after_dashes, Options& options) {
   switch (options.command) {
     case Command::kObserve:
-      if (!vm.count("pid")) {
-        return Error{"observe needs --pid PID"};
+      if (Status target = fill_observe_target(vm, options); !target) {
+        return target;
       }
-      options.pid = vm["pid"].as<int32_t>();
-      if (options.pid <= 0) {
-        return Error{"invalid --pid " + std::to_string(options.pid) +
-                     ": a pid is a positive number"};
-      }
-      options.proc_root = vm["proc-root"].as<std::string>();
       break;
     case Command::kRun:
       if (after_dashes.empty()) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "poller/capture.h"
 
 namespace entrytrace {
 
@@ -22,14 +23,21 @@ struct Options {
   // Idle tick and hot tick of the procfs engine (see poller/capture.h).
   std::chrono::microseconds interval = std::chrono::microseconds(600);
   std::chrono::microseconds hot_interval = std::chrono::microseconds(300);
+  // Steady-state read periods of the procfs engine; --low-cost lengthens
+  // them.
+  PollPeriods periods;
   // SCHED_FIFO for the capture thread during the window, when permitted.
   bool realtime = true;
   std::string proc_root = "/proc";
   // auto, procfs, netlink or ebpf; checked against the backends built in.
   std::string backend = "auto";
 
-  // observe: a host pid inside the target.
+  // observe: at most one of a host pid inside the target, a cgroup path and
+  // a container id (or prefix). With none, observe watches its own PID
+  // namespace.
   int32_t pid = 0;
+  std::string cgroup_path;
+  std::string container_id;
   // run: the command, and whether it keeps running after the window.
   std::vector<std::string> command_argv;
   bool keep = false;

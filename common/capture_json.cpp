@@ -96,6 +96,10 @@ void write_socket(Writer& w, const ListeningSocket& socket) {
   write_string(w, socket.address);
   w.Key("port");
   w.Uint(socket.port);
+  if (socket.owner_uid) {
+    w.Key("ownerUid");
+    w.Uint(*socket.owner_uid);
+  }
   w.EndObject();
 }
 
@@ -324,6 +328,14 @@ Result<ListeningSocket> parse_socket(const Value& value,
   r.read(read_uint64, "port", socket.port);
   if (r.error()) {
     return *r.error();
+  }
+  if (value.HasMember("ownerUid")) {
+    uint32_t owner_uid = 0;
+    r.read(read_uint64, "ownerUid", owner_uid);
+    if (r.error()) {
+      return *r.error();
+    }
+    socket.owner_uid = owner_uid;
   }
   auto parsed = parse_enum(protocol, kProtocols, protocol_name,
                            where + ".protocol");

@@ -86,6 +86,10 @@ struct ListeningSocket {
   // unnamed.
   std::string address;
   uint16_t port = 0;
+  // Set when the holder's fd/ links were unreadable and the socket was
+  // attributed by the uid column of its socket table instead: the socket
+  // owner's uid. Unset when an fd/ link named the socket.
+  std::optional<uint32_t> owner_uid;
 
   auto operator<=>(const ListeningSocket&) const = default;
 };

@@ -157,6 +157,13 @@ void add_listening_evidence(const Context& ctx, size_t node,
   const ExecNode& image = ctx.graph.nodes()[node];
   for (const ListeningSocket& socket :
        ctx.scores.features[node].owned_sockets) {
+    if (socket.owner_uid) {
+      evidence.push_back(pid_text(image) + " (uid " +
+                         std::to_string(*socket.owner_uid) +
+                         ") likely listening on " + describe_socket(socket) +
+                         ": socket owner found by uid, fd links unreadable");
+      continue;
+    }
     evidence.push_back(pid_text(image) + " listening on " +
                        describe_socket(socket));
   }

@@ -87,8 +87,17 @@ class JsonOut {
   void start_array() { writer_.StartArray(); }
   void end_array() { writer_.EndArray(); }
 
-  std::string text() const {
-    return std::string(buffer_.GetString(), buffer_.GetSize()) + "\n";
+  // Copies the text once, at its final size, after the buffer gave back
+  // its unused growth: for a large tree this copy is the peak of the whole
+  // run's memory, and appending the newline to a copy would reallocate it
+  // to twice its size.
+  std::string text() {
+    buffer_.ShrinkToFit();
+    std::string text;
+    text.reserve(buffer_.GetSize() + 1);
+    text.append(buffer_.GetString(), buffer_.GetSize());
+    text.push_back('\n');
+    return text;
   }
 
  private:

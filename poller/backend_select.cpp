@@ -36,10 +36,10 @@ std::vector<Candidate> auto_candidates() {
 #if ENTRYTRACE_WITH_EBPF
   candidates.push_back({BackendKind::kEbpf, "eBPF", &make_ebpf});
 #endif
-  // NOTE: the proc connector alone is not tried: it reads argv only after
-  // each event, so it misses the middle of fast exec chains (sh -c 'exec
-  // ...') that the procfs engine's hot re-reads catch. It runs only when
-  // requested with --backend netlink.
+  // The proc connector only wakes the procfs engine, which reads every
+  // image, so it loses nothing that procfs alone would catch.
+  candidates.push_back(
+      {BackendKind::kNetlink, "netlink+procfs", &make_netlink});
   candidates.push_back({BackendKind::kProcfs, "procfs", &make_procfs});
   return candidates;
 }

@@ -22,10 +22,12 @@ Result<BackendKind> parse_backend_kind(std::string_view text);
 // True when the eBPF backend is compiled in (ENTRYTRACE_WITH_EBPF).
 bool ebpf_compiled_in();
 
-// Makes the requested backend. kAuto tries eBPF (when compiled in), then
-// the proc connector, then procfs, which always works; the backend returned
-// appends sentences such as "eBPF unavailable: loading program failed:
-// Operation not permitted; using netlink" to Capture::evidence. When the
+// Makes the requested backend. kNetlink is the procfs engine woken by the
+// proc connector (backend name "netlink+procfs"). kAuto tries eBPF (when
+// compiled in), then netlink+procfs, then procfs, which always works; the
+// backend returned appends sentences such as "eBPF unavailable: loading
+// program failed: Operation not permitted; using netlink+procfs" to
+// Capture::evidence. When the
 // chosen event backend fails in capture() before on_first_scan was called,
 // the next one is tried. An explicit kind that cannot be set up is an Error
 // naming the reason.

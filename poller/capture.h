@@ -6,12 +6,26 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/observation.h"
 #include "common/result.h"
+#include "poller/cgroup_target.h"
 
 namespace entrytrace {
+
+// A cgroup condition on top of PID namespace membership, for a target named
+// by container id or cgroup path: a PID namespace can hold processes of
+// several containers (a pod with shareProcessNamespace, the host).
+struct CgroupFilter {
+  // Full container id (64 hex digits), or empty when queries is used.
+  std::string container_id;
+  // Readings of the cgroup path (resolve_cgroup_path()); a process matches
+  // when one of them matches.
+  std::vector<CgroupQuery> queries;
+};
 
 // The PID namespace to watch, resolved from a process inside it.
 struct Target {
@@ -19,14 +33,73 @@ struct Target {
   // Host pid of the process the target was named by.
   int32_t host_pid = 0;
   // Inode of that process's PID namespace (/proc/<pid>/ns/pid) and its depth
-  // (number of NStgid entries minus one).
+  // (number of NStgid entries minus one). pid_ns is 0 when ns/pid was
+  // unreadable (no ptrace access): membership is then decided by ancestry
+  // from seed_pid.
   uint64_t pid_ns = 0;
   int pid_ns_depth = 0;
+  // With pid_ns 0: the host pid of the oldest ancestor of host_pid found in
+  // the same PID namespace (its pid 1 when visible). It and its descendants
+  // at the target's depth or below are members.
+  int32_t seed_pid = 0;
+  // When set, a process of the namespace is a member only if its
+  // /proc/<pid>/cgroup matches. The file is read once, when the process is
+  // first seen, because a child inherits its parent's cgroup.
+  std::optional<CgroupFilter> cgroup_filter;
+  // Pid (as listed in the proc root) of the capturing process when it is
+  // inside the target, as a sidecar sharing the PID namespace is. That
+  // process and its descendants are never members. 0 when it is outside.
+  int32_t excluded_pid = 0;
 };
 
 // Resolves the target named by a host pid. Returns an Error naming the pid
 // when it does not exist or its namespace cannot be read.
 Result<Target> resolve_target(const std::string& proc_root, int32_t host_pid);
+
+// Process events of the host, read between the procfs engine's ticks so
+// that a fork or exec in the target is read at once instead of at the next
+// tick. Pids are host pids.
+struct ProcessEvents {
+  struct Fork {
+    int32_t parent_pid = 0;
+    int32_t child_pid = 0;
+  };
+  std::vector<Fork> forks;
+  std::vector<int32_t> execs;
+  // Events were dropped (the receive buffer overran), so /proc is to be
+  // listed again.
+  bool lost = false;
+};
+
+// A source of ProcessEvents: the proc connector (make_netlink_backend()).
+class ProcessEventSource {
+ public:
+  virtual ~ProcessEventSource() = default;
+  // A descriptor that polls readable while events are queued.
+  virtual int fd() const = 0;
+  // Reads every queued event without blocking. An Error is a failure of the
+  // source itself; lost events are reported in ProcessEvents::lost.
+  virtual Result<ProcessEvents> drain() = 0;
+};
+
+// Periods of the procfs backend's steady-state reads, apart from the tick.
+// They set most of its cost on a tree that does not change. `--low-cost`
+// lengthens all four.
+struct PollPeriods {
+  // Cap of the backoff between re-reads of stat and cmdline of a process
+  // that is not hot (read_schedule.h). A later exec of a long-lived process
+  // is seen at most this long after it happened.
+  std::chrono::microseconds reread_cap = std::chrono::milliseconds(150);
+  // Spacing of socket rounds, and the first spacing of one process's fd/
+  // reads for listening sockets after it started or exec'd.
+  std::chrono::microseconds socket_period = std::chrono::milliseconds(50);
+  // Cap of the backoff between fd/ reads of one process while its sockets
+  // stay the same: a listener opened later is found at most this late.
+  std::chrono::microseconds socket_cap = std::chrono::seconds(1);
+  // Full listings of the proc root while the pid counter works, as a net
+  // for what the counter cannot show (a wrap back onto the same value).
+  std::chrono::microseconds safety_listing = std::chrono::milliseconds(100);
+};
 
 struct CaptureOptions {
   std::chrono::microseconds window = std::chrono::seconds(3);
@@ -36,6 +109,7 @@ struct CaptureOptions {
   std::chrono::microseconds interval = std::chrono::microseconds(600);
   // Tick length while a process is hot. Never longer than interval.
   std::chrono::microseconds hot_interval = std::chrono::microseconds(300);
+  PollPeriods periods;
   // Run the capture thread with SCHED_FIFO during the window when
   // CAP_SYS_NICE (or RLIMIT_RTPRIO) allows, so that ticks wake on time on a
   // busy machine.
@@ -49,6 +123,10 @@ struct CaptureOptions {
   // Called once, after the first full scan of the target, so that a
   // launcher can let its child exec with capture already running.
   std::function<void()> on_first_scan;
+  // When set, the procfs backend waits for its next tick with ppoll on
+  // events->fd() and reads the target's forks and execs as they arrive. Not
+  // owned; it outlives the capture() call.
+  ProcessEventSource* events = nullptr;
 };
 
 // A source of observations. The procfs poller is the default and the
@@ -70,7 +148,8 @@ std::unique_ptr<CaptureBackend> make_procfs_backend();
 // Kernel-event backends. Each sets up its kernel side when made (subscribes,
 // or loads and attaches programs) and returns an Error naming the step that
 // failed, so that a caller can fall back before capture starts.
-// The proc connector: needs CAP_NET_ADMIN and the initial PID and network
+// The proc connector as a wake-up source of the procfs engine (backend name
+// "netlink+procfs"): needs CAP_NET_ADMIN and the initial PID and network
 // namespaces.
 Result<std::unique_ptr<CaptureBackend>> make_netlink_backend();
 #if ENTRYTRACE_WITH_EBPF

@@ -28,6 +28,22 @@ constexpr TableFile kTables[] = {
 
 Result<std::vector<ListeningSocket>> ListeningSocketScanner::scan(
     const PidDirectory& dir) {
+  Result<std::vector<std::string>> links = dir.read_fd_links();
+  if (!links) {
+    return links.error();
+  }
+  std::vector<uint64_t> inodes;
+  for (const std::string& link : *links) {
+    if (std::optional<uint64_t> inode = parse_socket_link(link)) {
+      inodes.push_back(*inode);
+    }
+  }
+  // A process with no socket at all listens on nothing, and the tables,
+  // the costly part of a round, are then left unread.
+  if (inodes.empty()) {
+    return std::vector<ListeningSocket>{};
+  }
+
   Result<uint64_t> net_ns = read_namespace(dir, "net");
   if (!net_ns) {
     return net_ns.error();
@@ -38,24 +54,40 @@ Result<std::vector<ListeningSocket>> ListeningSocketScanner::scan(
       return loaded.error();
     }
   }
-
-  Result<std::vector<std::string>> links = dir.read_fd_links();
-  if (!links) {
-    return links.error();
-  }
   std::vector<ListeningSocket> sockets;
-  for (const std::string& link : *links) {
-    std::optional<uint64_t> inode = parse_socket_link(link);
-    if (!inode) {
-      continue;
-    }
-    if (const ListeningSocket* socket = find(*net_ns, *inode)) {
+  for (uint64_t inode : inodes) {
+    if (const ListeningSocket* socket = find(*net_ns, inode)) {
       sockets.push_back(*socket);
     }
   }
   std::sort(sockets.begin(), sockets.end());
   sockets.erase(std::unique(sockets.begin(), sockets.end()), sockets.end());
   return sockets;
+}
+
+Result<std::vector<ListeningSocketScanner::OwnedSocket>>
+ListeningSocketScanner::scan_owners(const PidDirectory& dir) {
+  std::vector<OwnedSocket> owned;
+  for (const TableFile& file : kTables) {
+    if (file.protocol == SocketProtocol::kUnix) {
+      continue;  // net/unix has no uid column
+    }
+    Result<std::string> text = dir.read_to_end(file.name);
+    if (!text) {
+      if (file.optional && text.error().errno_value == ENOENT) {
+        continue;
+      }
+      return text.error();
+    }
+    SocketTable parsed = parse_inet_table(*text, file.protocol, 0);
+    for (ListeningSocket& socket : parsed.listening) {
+      auto uid = parsed.owner_uids.find(socket.inode);
+      if (uid != parsed.owner_uids.end()) {
+        owned.push_back(OwnedSocket{std::move(socket), uid->second});
+      }
+    }
+  }
+  return owned;
 }
 
 Status ListeningSocketScanner::load_tables(const PidDirectory& dir,

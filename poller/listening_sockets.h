@@ -20,10 +20,23 @@ class ListeningSocketScanner {
   void begin_round() { tables_.clear(); }
 
   // Returns the listening sockets the process holds, sorted. The first
-  // process of a network namespace in a round also loads that namespace's
-  // tables through its own net/ directory. Returns an Error when ns/net,
-  // the tables or fd/ cannot be read ("fd: Permission denied").
+  // process of a network namespace in a round that holds any socket also
+  // loads that namespace's tables through its own net/ directory. Returns
+  // an Error when fd/, ns/net or the tables cannot be read
+  // ("fd: Permission denied").
   Result<std::vector<ListeningSocket>> scan(const PidDirectory& dir);
+
+  // A listening inet socket and the uid column of its table row.
+  struct OwnedSocket {
+    ListeningSocket socket;
+    uint32_t owner_uid = 0;
+  };
+  // Returns the listening TCP and UDP sockets of the process's network
+  // namespace with their owners' uids, read through its own net/ directory.
+  // Needs neither ns/net nor fd/, so it works without ptrace access to the
+  // process. net_ns is 0 in the sockets returned, because ns/net may be
+  // unreadable. Returns an Error naming the table that cannot be read.
+  Result<std::vector<OwnedSocket>> scan_owners(const PidDirectory& dir);
 
   // Table rows that could not be parsed, over all rounds.
   int invalid_rows() const { return invalid_rows_; }

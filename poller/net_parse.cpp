@@ -14,6 +14,7 @@ namespace {
 constexpr size_t kLocalColumn = 1;
 constexpr size_t kRemoteColumn = 2;
 constexpr size_t kStateColumn = 3;
+constexpr size_t kUidColumn = 7;
 constexpr size_t kInodeColumn = 9;
 
 constexpr std::string_view kTcpListen = "0A";
@@ -201,6 +202,10 @@ SocketTable parse_inet_table(std::string_view text, SocketProtocol protocol,
     bool valid = false;
     if (parse_inet_row(lines[i], protocol, socket, valid)) {
       socket.net_ns = net_ns;
+      uint32_t uid = 0;
+      if (parse_decimal(split_words(lines[i])[kUidColumn], uid)) {
+        table.owner_uids[socket.inode] = uid;
+      }
       table.listening.push_back(std::move(socket));
     } else if (!valid) {
       ++table.invalid_rows;

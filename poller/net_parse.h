@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,10 @@ struct SocketTable {
   std::vector<ListeningSocket> listening;
   // Rows that could not be parsed; the header line is not counted.
   int invalid_rows = 0;
+  // Socket inode -> uid column of its row, for the inet tables. The kernel
+  // writes the socket's owner there, the effective uid of its creator.
+  // net/unix has no uid column.
+  std::map<uint64_t, uint32_t> owner_uids;
 };
 
 // A numeric address and port, as written in ListeningSocket.

@@ -374,10 +374,37 @@ std::optional<EventCapture::Reading> EventCapture::read_member(
   }
   Reading result{std::move(reading->snapshot), reading->stat.state};
   result.snapshot.ns_pid = scope_.ns_pid(reading->status);
+  mark_exe_if_changed(*dir, reading->stat, result.snapshot);
   for (const std::string& message : result.snapshot.unreadable) {
     note_unreadable(result.snapshot.id, message);
   }
   return result;
+}
+
+// read_process() reads cmdline before exe, so an exec between the two gives
+// one image's argv with the next one's exe. When stat and cmdline read again
+// differ from the reading, exe is marked unknown rather than kept wrong.
+void EventCapture::mark_exe_if_changed(const PidDirectory& dir,
+                                       const StatFields& stat,
+                                       ProcessSnapshot& snapshot) {
+  if (!snapshot.image.exe_known) {
+    return;
+  }
+  Result<ImageProbe> again = probe_image(dir);
+  if (!again) {
+    return;  // gone: what was read is all there is
+  }
+  if (again->stat.comm == stat.comm &&
+      again->stat.start_stack == stat.start_stack &&
+      again->argv == snapshot.image.argv) {
+    return;
+  }
+  snapshot.image.exe.clear();
+  snapshot.image.exe_deleted = false;
+  snapshot.image.exe_known = false;
+  snapshot.unreadable.push_back(
+      "exe: unknown, the process exec'd again while /proc/<pid> was read");
+  ++exe_unknown_changed_;
 }
 
 Status EventCapture::scan() {
@@ -580,6 +607,12 @@ std::vector<std::string> EventCapture::summary_lines() const {
     lines.push_back(std::to_string(sockets_.invalid_rows()) +
                     " socket table rows could not be parsed");
   }
+  if (exe_unknown_changed_ > 0) {
+    lines.push_back(
+        count_phrase(exe_unknown_changed_, "exe path", "exe paths") +
+        " left unknown because the process exec'd again while /proc/<pid> "
+        "was read");
+  }
   if (listing_failures_ > 0) {
     lines.push_back("listing the proc root failed " +
                     count_phrase(listing_failures_, "time", "times"));
@@ -726,7 +759,7 @@ void for_each_event(const char* data, size_t size, Handle&& handle) {
 // Reads what is queued on the socket without waiting. Returns the number of
 // datagrams read, or an Error; ENOBUFS means events were lost.
 template <typename Handle>
-Result<int> drain(int fd, Handle&& handle) {
+Result<int> drain_socket(int fd, Handle&& handle) {
   alignas(nlmsghdr) static thread_local char buffer[64 * 1024];
   int datagrams = 0;
   while (true) {
@@ -790,7 +823,7 @@ Status self_test(int fd) {
       result = system_error("waiting for process events", errno);
       break;
     }
-    Result<int> drained = drain(fd, see);
+    Result<int> drained = drain_socket(fd, see);
     if (!drained && drained.error().errno_value != ENOBUFS) {
       result = drained.error();
       break;
@@ -810,9 +843,14 @@ Status self_test(int fd) {
   return Ok{};
 }
 
-class NetlinkBackend : public CaptureBackend {
+// The proc connector as the procfs engine's wake-up source. The events carry
+// no argv or exe, and a reading after an event is late for a fast exec
+// chain, so every image is read by the procfs engine, and the events only
+// make it read at once instead of at the next tick.
+class NetlinkBackend : public CaptureBackend, public ProcessEventSource {
  public:
-  explicit NetlinkBackend(UniqueFd socket) : socket_(std::move(socket)) {}
+  explicit NetlinkBackend(UniqueFd socket)
+      : socket_(std::move(socket)), procfs_(make_procfs_backend()) {}
   ~NetlinkBackend() override {
     Status ignored = send_mcast_op(socket_.get(), PROC_CN_MCAST_IGNORE);
     if (!ignored) {
@@ -820,80 +858,60 @@ class NetlinkBackend : public CaptureBackend {
     }
   }
 
-  std::string name() const override { return "netlink"; }
+  std::string name() const override { return "netlink+procfs"; }
   Result<Capture> capture(const Target& target,
                           const CaptureOptions& options) override;
+
+  int fd() const override { return socket_.get(); }
+  Result<ProcessEvents> drain() override;
 
   void set_buffer_note(std::string note) { buffer_note_ = std::move(note); }
 
  private:
-  void handle(EventCapture& capture, const proc_event& event);
-  Status pump(EventCapture& capture, int timeout_ms);
+  void add(ProcessEvents& events, const proc_event& event);
 
   UniqueFd socket_;
+  std::unique_ptr<CaptureBackend> procfs_;
   std::string buffer_note_;
   int overruns_ = 0;
-  int events_ = 0;
+  int64_t events_ = 0;
 };
 
-void NetlinkBackend::handle(EventCapture& capture, const proc_event& event) {
+void NetlinkBackend::add(ProcessEvents& events, const proc_event& event) {
   ++events_;
-  const uint64_t event_ns = event.timestamp_ns;
   switch (event.what) {
     case proc_event::PROC_EVENT_FORK: {
       const auto& fork = event.event_data.fork;
-      if (fork.child_pid != fork.child_tgid) {
-        return;  // a new thread
-      }
-      uint64_t read_ns = monotonic_ns();
-      std::optional<EventCapture::Reading> reading =
-          capture.read_member(fork.child_tgid);
-      if (reading && reading->state != 'Z' && reading->state != 'X') {
-        capture.on_fork(std::move(reading->snapshot), event_ns, read_ns);
+      if (fork.child_pid == fork.child_tgid) {  // not a new thread
+        events.forks.push_back({fork.parent_tgid, fork.child_tgid});
       }
       return;
     }
-    case proc_event::PROC_EVENT_EXEC: {
-      int32_t pid = event.event_data.exec.process_tgid;
-      uint64_t read_ns = monotonic_ns();
-      std::optional<EventCapture::Reading> reading = capture.read_member(pid);
-      if (reading && reading->state != 'Z' && reading->state != 'X') {
-        capture.on_exec(std::move(reading->snapshot), event_ns, read_ns);
-      }
+    case proc_event::PROC_EVENT_EXEC:
+      events.execs.push_back(event.event_data.exec.process_tgid);
       return;
-    }
-    case proc_event::PROC_EVENT_EXIT: {
-      const auto& exit = event.event_data.exit;
-      // NOTE: the exit of a thread group leader is taken as the exit of the
-      // process, although other threads may outlive it for a moment.
-      if (exit.process_pid == exit.process_tgid) {
-        capture.on_exit(exit.process_tgid, event_ns);
-      }
-      return;
-    }
     default:
-      return;
+      return;  // exits are found by the engine's reads
   }
 }
 
-Status NetlinkBackend::pump(EventCapture& capture, int timeout_ms) {
-  pollfd waiting{socket_.get(), POLLIN, 0};
-  int ready = ::poll(&waiting, 1, timeout_ms);
-  if (ready < 0 && errno != EINTR) {
-    return system_error("waiting for process events", errno);
-  }
-  Result<int> drained = drain(
-      socket_.get(), [&](const proc_event& event) { handle(capture, event); });
-  if (!drained && drained.error().errno_value == ENOBUFS) {
-    // The kernel dropped events, so their processes are read from /proc.
+// Reads until the socket is empty. After ENOBUFS the socket delivers again,
+// so reading goes on and the loss is reported in ProcessEvents::lost.
+Result<ProcessEvents> NetlinkBackend::drain() {
+  ProcessEvents events;
+  while (true) {
+    Result<int> drained = drain_socket(
+        socket_.get(), [&](const proc_event& event) { add(events, event); });
+    if (drained) {
+      return events;
+    }
+    if (drained.error().errno_value != ENOBUFS) {
+      return drained.error();
+    }
     ++overruns_;
-    spdlog::warn("proc connector receive buffer overran; rescanning /proc");
-    return capture.scan();
+    events.lost = true;
+    spdlog::warn("proc connector receive buffer overran; relisting /proc");
   }
-  if (!drained) {
-    return drained.error();
-  }
-  return Ok{};
 }
 
 Result<Capture> NetlinkBackend::capture(const Target& target,
@@ -905,16 +923,17 @@ Result<Capture> NetlinkBackend::capture(const Target& target,
   overruns_ = 0;
   events_ = 0;
   // Events queued since the socket was opened predate the window.
-  Result<int> stale = drain(socket_.get(), [](const proc_event&) {});
+  Result<ProcessEvents> stale = drain();
   (void)stale;
+  overruns_ = 0;
 
-  EventCapture capture(target, options, name());
-  Result<Capture> result = run_event_capture(
-      capture,
-      [this](EventCapture& c, int timeout_ms) { return pump(c, timeout_ms); });
+  CaptureOptions with_events = options;
+  with_events.events = this;
+  Result<Capture> result = procfs_->capture(target, with_events);
   if (!result) {
     return result;
   }
+  result->backend = name();
   if (!buffer_note_.empty()) {
     result->diagnostics.push_back(buffer_note_);
   }
@@ -922,10 +941,9 @@ Result<Capture> NetlinkBackend::capture(const Target& target,
     result->diagnostics.push_back(
         "the proc connector receive buffer overran " +
         count_phrase(overruns_, "time", "times") +
-        "; /proc was rescanned each time, so short-lived processes of that "
-        "moment may be missing");
+        "; short-lived processes of that moment may be missing");
   }
-  spdlog::info("netlink: {} events received", events_);
+  spdlog::info("netlink+procfs: {} process events received", events_);
   return result;
 }
 

@@ -116,6 +116,8 @@ class EventCapture {
   bool is_launcher_stub(const ProcessSnapshot& snapshot) const;
   void scan_member(const PidDirectory& dir, const StatFields& stat,
                    uint64_t now_ns);
+  void mark_exe_if_changed(const PidDirectory& dir, const StatFields& stat,
+                           ProcessSnapshot& snapshot);
   void read_sockets(uint64_t now_ns);
   void read_user_names(bool final_read);
   void count_vanished(int32_t pid, const Error& error);
@@ -149,6 +151,7 @@ class EventCapture {
   int vanished_before_read_ = 0;
   int exited_while_held_ = 0;
   int listing_failures_ = 0;
+  int exe_unknown_changed_ = 0;
   bool first_scan_done_ = false;
 };
 

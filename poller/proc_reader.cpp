@@ -123,16 +123,28 @@ Result<std::string> PidDirectory::read_impl(const char* name,
   return buffer;
 }
 
+// The text is copied out of a stack buffer, so that the returned string is
+// sized to the link and not to PATH_MAX: snapshots keep cwd and exe for
+// every process for the whole window.
 Result<std::string> PidDirectory::read_link(const char* name) const {
-  std::string target(PATH_MAX, '\0');
+  char buffer[PATH_MAX];
+  ssize_t length = ::readlinkat(fd_.get(), name, buffer, sizeof(buffer));
+  if (length < 0) {
+    return system_error(name, errno);
+  }
+  if (static_cast<size_t>(length) < sizeof(buffer)) {
+    return std::string(buffer, static_cast<size_t>(length));
+  }
+  // Longer than PATH_MAX: procfs can report such a path for a deep cwd.
+  std::string target(2 * sizeof(buffer), '\0');
   while (true) {
-    ssize_t length =
-        ::readlinkat(fd_.get(), name, target.data(), target.size());
+    length = ::readlinkat(fd_.get(), name, target.data(), target.size());
     if (length < 0) {
       return system_error(name, errno);
     }
     if (static_cast<size_t>(length) < target.size()) {
       target.resize(length);
+      target.shrink_to_fit();
       return target;
     }
     target.resize(target.size() * 2);

@@ -3,7 +3,8 @@
 // reads the pid counter and opens the newly allocated pids by number, then
 // re-reads the members whose read schedule is due (see procfs_poller.h).
 #include <fcntl.h>
-#include <linux/openat2.h>
+#include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -18,20 +19,16 @@
 #include <optional>
 
 #include "common/log.h"
+#include "poller/capabilities.h"
 #include "poller/capture.h"
 #include "poller/pid_counter.h"
 #include "poller/proc_parse.h"
 #include "poller/procfs_poller.h"
+#include "poller/target_root.h"
 
 namespace entrytrace {
 namespace {
 
-// Socket tables are read at most this often, because a socket round reads
-// every member's fd/ links, more work than the stat and cmdline of a poll.
-constexpr int64_t kSocketPeriodUs = 50'000;
-// Full listings of the proc root while the pid counter works: a safety net
-// for what the counter cannot show (a wrap back onto the same value).
-constexpr int64_t kSafetyListingUs = 100'000;
 // Listings without a pid counter (a recorded tree, another namespace's
 // procfs): the only way to find new pids then, so more often, but not every
 // tick, because a listing of a busy host costs far more than a tick.
@@ -39,6 +36,15 @@ constexpr int64_t kFallbackListingUs = 10'000;
 // A counter move of more pids than this is handled by a listing, which
 // costs about as much as opening this many pids by number.
 constexpr int32_t kMaxProbeSpan = 256;
+
+// The poller's read schedule for the steady-state periods of the options.
+ReadScheduleParams schedule_params(const PollPeriods& periods) {
+  ReadScheduleParams params;
+  params.backoff_max_us = periods.reread_cap.count();
+  params.socket_first_us = periods.socket_period.count();
+  params.socket_max_us = periods.socket_cap.count();
+  return params;
+}
 
 int64_t monotonic_us() {
   timespec now{};
@@ -68,59 +74,15 @@ uint64_t boot_ticks_now(uint64_t per_second) {
          static_cast<uint64_t>(now.tv_nsec) * per_second / 1'000'000'000;
 }
 
-// Opens path below root_fd as if root_fd were "/", so that a symbolic link
-// inside the target's root cannot lead out of it.
-Result<UniqueFd> open_in_root(int root_fd, const char* path) {
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-  if (fd >= 0) {
-    return UniqueFd(static_cast<int>(fd));
-  }
-  if (errno != ENOSYS) {
-    return system_error(path, errno);
-  }
-  // NOTE: kernels before 5.6 have no openat2; this fallback refuses a
-  // symbolic link in the last component only.
-  fd = ::openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    return system_error(path, errno);
-  }
-  return UniqueFd(static_cast<int>(fd));
-}
-
-Result<std::string> read_all(int fd, const std::string& path) {
-  std::string text;
-  char buffer[8192];
-  while (true) {
-    ssize_t count = ::read(fd, buffer, sizeof(buffer));
-    if (count < 0 && errno == EINTR) {
-      continue;
-    }
-    if (count < 0) {
-      return system_error(path, errno);
-    }
-    if (count == 0) {
-      return text;
-    }
-    text.append(buffer, count);
-  }
-}
+// The largest /etc/passwd read from the target; a longer one is cut and its
+// last entries have no names.
+constexpr size_t kMaxPasswdBytes = 4 << 20;
 
 // Reads the target's /etc/passwd through <proc_root>/<pid>/root.
 Result<PasswdEntries> read_target_passwd(const std::string& proc_root,
                                          int32_t host_pid) {
-  std::string root = proc_root + "/" + std::to_string(host_pid) + "/root";
-  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.valid()) {
-    return system_error(root, errno);
-  }
-  Result<UniqueFd> file = open_in_root(root_fd.get(), "etc/passwd");
-  if (!file) {
-    return Error{root + "/" + file.error().message, file.error().errno_value};
-  }
-  Result<std::string> text = read_all(file->get(), root + "/etc/passwd");
+  Result<std::string> text =
+      read_target_file(proc_root, host_pid, "/etc/passwd", kMaxPasswdBytes);
   if (!text) {
     return text.error();
   }
@@ -130,9 +92,6 @@ Result<PasswdEntries> read_target_passwd(const std::string& proc_root,
 // Reports a hidepid mount of the proc root: other users' processes are then
 // missing from the listing, unless the reader is root.
 std::optional<std::string> hidepid_diagnostic(const std::string& proc_root) {
-  if (geteuid() == 0) {
-    return std::nullopt;
-  }
   char resolved[PATH_MAX];
   if (realpath(proc_root.c_str(), resolved) == nullptr) {
     return std::nullopt;
@@ -149,6 +108,13 @@ std::optional<std::string> hidepid_diagnostic(const std::string& proc_root) {
   std::optional<std::string> option = find_hidepid_option(*mountinfo, resolved);
   if (!option || *option == "0" || *option == "off") {
     return std::nullopt;
+  }
+  // hidepid hides nothing from a reader with CAP_SYS_PTRACE.
+  Result<CapabilitySet> capabilities = read_capabilities();
+  if (capabilities && capabilities->has(CAP_SYS_PTRACE)) {
+    return proc_root + " is mounted with hidepid=" + *option +
+           ", which hides nothing from entrytrace because it has "
+           "CAP_SYS_PTRACE";
   }
   return proc_root + " is mounted with hidepid=" + *option +
          ": processes of other users are hidden or unreadable, so the "
@@ -211,7 +177,7 @@ class CaptureRun {
   CaptureRun(const Target& target, const CaptureOptions& options)
       : target_(target),
         options_(options),
-        poller_(target, options.proc_root) {}
+        poller_(target, options.proc_root, schedule_params(options.periods)) {}
 
   Result<Capture> run();
 
@@ -226,6 +192,11 @@ class CaptureRun {
   // Ticks until the window ends, the namespace empties or a stop is
   // requested. Returns the time observed since start_us.
   int64_t poll_window(int64_t start_us);
+  // Sleeps until the absolute deadline, or, with an event source, waits on
+  // it and reads the target's forks and execs as they arrive.
+  void wait_until(int64_t start_us, int64_t deadline_us);
+  void read_events(int64_t now_us);
+  bool concerns_target(const ProcessEvents& events) const;
   int64_t next_deadline(int64_t deadline_us, int64_t now_us);
   void read_user_names(bool final_read);
   std::optional<std::string> miss_evidence() const;
@@ -251,6 +222,12 @@ class CaptureRun {
   int64_t wakes_ = 0;
   int64_t hot_ticks_ = 0;
   int64_t listings_ = 0;
+  // With an event source: wake-ups by events, the extra ticks they caused,
+  // and how often events were lost.
+  int64_t event_wakes_ = 0;
+  int64_t event_ticks_ = 0;
+  int64_t events_lost_ = 0;
+  std::string event_error_;
 };
 
 void CaptureRun::open_counter() {
@@ -288,7 +265,8 @@ void CaptureRun::tick(int64_t now_us, bool sockets_due) {
       list_now = true;
     }
   }
-  int64_t period_us = counter_ ? kSafetyListingUs : kFallbackListingUs;
+  int64_t period_us =
+      counter_ ? options_.periods.safety_listing.count() : kFallbackListingUs;
   if (list_now || now_us - last_listing_us_ >= period_us) {
     Status listed = poller_.list(now_us);
     if (!listed) {
@@ -337,6 +315,9 @@ Result<Capture> CaptureRun::run() {
   }
 
   int64_t elapsed_us = poll_window(start_us);
+  // Socket reads back off per process, so the sockets of every member are
+  // read once more for the state at the end of the window.
+  poller_.poll_sockets(elapsed_us, true);
   poller_.finish();
   read_user_names(true);
 
@@ -372,14 +353,15 @@ int64_t CaptureRun::poll_window(int64_t start_us) {
   int64_t now_us = 0;
   while (!stop_requested()) {
     deadline_us = next_deadline(deadline_us, monotonic_us() - start_us);
-    sleep_until_us(start_us + deadline_us);
+    wait_until(start_us, deadline_us);
     ++wakes_;
     if (stop_requested()) {
       break;
     }
     now_us = monotonic_us() - start_us;
     bool last = deadline_us >= window_us;
-    tick(now_us, last || now_us - last_socket_us_ >= kSocketPeriodUs);
+    tick(now_us, last || now_us - last_socket_us_ >=
+                             options_.periods.socket_period.count());
 
     if (!poller_.has_live_members()) {
       evidence_.push_back("target pid namespace emptied after " +
@@ -394,6 +376,95 @@ int64_t CaptureRun::poll_window(int64_t start_us) {
   evidence_.push_back("capture stopped early after " +
                       std::to_string(now_us / 1000) + " ms");
   return now_us;
+}
+
+void CaptureRun::wait_until(int64_t start_us, int64_t deadline_us) {
+  ProcessEventSource* source = options_.events;
+  if (source == nullptr || !event_error_.empty()) {
+    sleep_until_us(start_us + deadline_us);
+    return;
+  }
+  while (!stop_requested()) {
+    int64_t left_us = start_us + deadline_us - monotonic_us();
+    if (left_us <= 0) {
+      return;
+    }
+    timespec timeout{};
+    timeout.tv_sec = left_us / 1'000'000;
+    timeout.tv_nsec = (left_us % 1'000'000) * 1000;
+    pollfd waiting{source->fd(), POLLIN, 0};
+    int ready = ppoll(&waiting, 1, &timeout, nullptr);
+    if (ready < 0 && errno == EINTR) {
+      return;  // a signal: the caller checks its stop flag
+    }
+    if (ready < 0) {
+      event_error_ = std::string("waiting for process events failed: ") +
+                     std::strerror(errno);
+      spdlog::warn("{}; ticking without events", event_error_);
+      sleep_until_us(start_us + deadline_us);
+      return;
+    }
+    if (ready == 0) {
+      return;
+    }
+    ++event_wakes_;
+    read_events(monotonic_us() - start_us);
+  }
+}
+
+// Drains the source. A fork by a member or an exec of one runs a tick at
+// once: the pid counter shows the child, which is probed, and refresh()
+// re-reads the hot members, the new child among them. Events of other
+// processes on the host only wake the loop.
+// NOTE: refresh() re-reads only the members that are due, so the exec of a
+// member whose reads have backed off is read at its next scheduled read, up
+// to the backoff cap (read_schedule.h) later.
+void CaptureRun::read_events(int64_t now_us) {
+  Result<ProcessEvents> events = options_.events->drain();
+  if (!events) {
+    event_error_ = events.error().message;
+    spdlog::warn("{}; ticking without events", event_error_);
+    return;
+  }
+  if (events->lost) {
+    ++events_lost_;
+    Status listed = poller_.list(now_us);
+    if (!listed) {
+      spdlog::warn("listing after lost events failed: {}",
+                   listed.error().message);
+    }
+    last_listing_us_ = now_us;
+    ++listings_;
+  }
+  if (!concerns_target(*events)) {
+    return;
+  }
+  if (!counter_) {
+    // Without the pid counter, the forked children are probed by pid.
+    for (const ProcessEvents::Fork& fork : events->forks) {
+      poller_.probe(fork.child_pid, fork.child_pid, now_us);
+    }
+  }
+  ++event_ticks_;
+  tick(now_us, false);
+}
+
+bool CaptureRun::concerns_target(const ProcessEvents& events) const {
+  auto member = [&](int32_t pid) {
+    const TrackedProcess* process = poller_.tracker().find(pid);
+    return process != nullptr && !process->exited;
+  };
+  for (const ProcessEvents::Fork& fork : events.forks) {
+    if (member(fork.parent_pid)) {
+      return true;
+    }
+  }
+  for (int32_t pid : events.execs) {
+    if (member(pid)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void CaptureRun::read_user_names(bool final_read) {
@@ -448,6 +519,14 @@ void CaptureRun::add_engine_evidence(std::vector<std::string>& lines) const {
                   " per second, " + std::to_string(hot_ticks_) +
                   " of them on the short tick for hot processes)");
 
+  if (options_.events != nullptr) {
+    lines.push_back("process events woke the capture " +
+                    std::to_string(event_wakes_) + " times, " +
+                    std::to_string(event_ticks_) +
+                    " of them for the target's forks and execs, each read "
+                    "at once");
+  }
+
   if (std::optional<std::string> missed = miss_evidence()) {
     lines.push_back(*missed);
   }
@@ -455,13 +534,25 @@ void CaptureRun::add_engine_evidence(std::vector<std::string>& lines) const {
 
 void CaptureRun::add_engine_diagnostics(std::vector<std::string>& lines) const {
   if (!counter_error_.empty()) {
-    int64_t period_us = counter_ ? kSafetyListingUs : kFallbackListingUs;
+    int64_t period_us =
+        counter_ ? options_.periods.safety_listing.count() : kFallbackListingUs;
     lines.push_back("new processes found by listing " + options_.proc_root +
                     " every " + std::to_string(period_us / 1000) +
                     " ms instead of by the pid counter: " + counter_error_);
   }
   if (!passwd_error_.empty()) {
     lines.push_back("user names unknown: " + passwd_error_);
+  }
+  if (events_lost_ > 0) {
+    lines.push_back("process events were lost " + std::to_string(events_lost_) +
+                    " times (receive buffer overrun); " + options_.proc_root +
+                    " was listed again each time");
+  }
+  if (!event_error_.empty()) {
+    lines.push_back(
+        "process events stopped during the window, ticks went on "
+        "without them: " +
+        event_error_);
   }
   if (overruns_ > 0) {
     lines.push_back(std::to_string(overruns_) + " of " +

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <utility>
@@ -209,10 +210,14 @@ void ProcfsPoller::examine_new(PidDirectory dir, uint64_t dir_inode,
     return;
   }
   pids_[pid] = PidState{PidKind::kMember, dir_inode};
-  MemberState& member =
-      members_.emplace(pid, MemberState{ReadSchedule(now_us), {}, {}})
-          .first->second;
+  members_.emplace(pid, MemberState{ReadSchedule(now_us), {}, {}, {}});
   read_member(dir, now_us);
+  // read_member() erases the member when the process vanished meanwhile.
+  auto found = members_.find(pid);
+  if (found == members_.end()) {
+    return;
+  }
+  MemberState& member = found->second;
 
   const TrackedProcess* tracked = tracker_.find(pid);
   if (tracked == nullptr || tracked->exited) {
@@ -222,7 +227,26 @@ void ProcfsPoller::examine_new(PidDirectory dir, uint64_t dir_inode,
   member.schedule.record_read(
       schedule_params_, now_us, true, !tracked->emitted,
       backoff_cap_us(schedule_params_, members_.size()));
+  note_due(member.schedule);
   hold_files(member, std::move(dir));
+  wake_parent(status->ppid, now_us);
+}
+
+void ProcfsPoller::note_due(const ReadSchedule& schedule) {
+  earliest_due_us_ = std::min(earliest_due_us_, schedule.next_due_us());
+  any_hot_ = any_hot_ || schedule.hot();
+}
+
+// A new child makes its parent due at once, because shells and supervisors
+// fork right before or after an exec of their own, which a backed-off
+// schedule would otherwise see up to a cap later.
+void ProcfsPoller::wake_parent(int32_t ppid, int64_t now_us) {
+  auto parent = members_.find(ppid);
+  if (parent == members_.end()) {
+    return;
+  }
+  parent->second.schedule.wake(now_us);
+  note_due(parent->second.schedule);
 }
 
 Membership ProcfsPoller::decide_membership(const PidDirectory& dir,
@@ -237,14 +261,15 @@ Membership ProcfsPoller::decide_membership(const PidDirectory& dir,
   if (membership != Membership::kUnknown) {
     return membership;
   }
-  return decide_by_ancestry(status, now_us);
+  return decide_by_ancestry(dir, status, now_us);
 }
 
 // Without a readable ns/pid, a process whose NStgid is deep enough is a
 // member when its parent is one, because a child is in its parent's PID
 // namespace or in one nested in it. setns(2) moves children only down the
-// tree.
-Membership ProcfsPoller::decide_by_ancestry(const StatusFields& status,
+// tree. The scope's filters apply to such a member as to any other.
+Membership ProcfsPoller::decide_by_ancestry(const PidDirectory& dir,
+                                            const StatusFields& status,
                                             int64_t now_us) {
   if (!scope_.may_be_nested(status)) {
     return Membership::kOutside;
@@ -252,7 +277,7 @@ Membership ProcfsPoller::decide_by_ancestry(const StatusFields& status,
   examine(status.ppid, Reason::kParent, now_us);
   auto parent = pids_.find(status.ppid);
   if (parent != pids_.end() && parent->second.kind == PidKind::kMember) {
-    return Membership::kMember;
+    return scope_.filter(dir, status);
   }
   undecided_pids_.insert(status.pid);
   spdlog::debug(
@@ -288,6 +313,9 @@ void ProcfsPoller::read_member(const PidDirectory& dir, int64_t now_us) {
 }
 
 void ProcfsPoller::refresh(int64_t now_us) {
+  if (now_us < earliest_due_us_) {
+    return;
+  }
   int64_t cap_us = backoff_cap_us(schedule_params_, members_.size());
   std::vector<int32_t> due;
   for (const auto& [pid, member] : members_) {
@@ -300,15 +328,16 @@ void ProcfsPoller::refresh(int64_t now_us) {
       refresh_member(pid, now_us, cap_us);
     }
   }
+
+  earliest_due_us_ = INT64_MAX;
+  any_hot_ = false;
+  for (const auto& [pid, member] : members_) {
+    note_due(member.schedule);
+  }
 }
 
 bool ProcfsPoller::any_hot() const {
-  for (const auto& [pid, member] : members_) {
-    if (member.schedule.hot()) {
-      return true;
-    }
-  }
-  return false;
+  return any_hot_;
 }
 
 // Re-reads stat and cmdline, and reads the process in full when they
@@ -347,6 +376,8 @@ void ProcfsPoller::refresh_member(int32_t pid, int64_t now_us, int64_t cap_us) {
 
   bool changed = probe_differs(*probe, tracked->latest);
   if (changed) {
+    // A new program opens its own listeners.
+    member.sockets.restart(now_us);
     read_member(*member.dir, now_us);
   } else {
     tracker_.see_unchanged(pid, now_us);
@@ -415,31 +446,186 @@ void ProcfsPoller::member_vanished(int32_t pid, int64_t now_us) {
   pids_.erase(pid);
 }
 
-void ProcfsPoller::poll_sockets(int64_t now_us) {
+void ProcfsPoller::poll_sockets(int64_t now_us, bool every_member) {
   sockets_.begin_round();
-  for (int32_t pid : tracker_.live_pids()) {
+  std::vector<int32_t> unreadable;
+  for (auto& [pid, member] : members_) {
+    if (!every_member && !member.sockets.due(now_us)) {
+      continue;
+    }
     const TrackedProcess* tracked = tracker_.find(pid);
-    if (tracked == nullptr || !tracked->emitted) {
+    if (tracked == nullptr || !tracked->emitted || tracked->exited) {
       continue;
     }
-    Result<PidDirectory> dir = reader_.open_pid(pid);
-    if (!dir) {
-      continue;  // the next poll reports the exit
-    }
-    // The pid may have been reused since the last poll.
-    Result<StatFields> stat = read_stat(*dir);
-    if (!stat || stat->start_ticks != tracked->latest.id.start_ticks) {
-      continue;
-    }
-    Result<std::vector<ListeningSocket>> sockets = sockets_.scan(*dir);
+    Result<std::vector<ListeningSocket>> sockets =
+        scan_sockets(pid, member, tracked->latest.id);
     if (!sockets) {
       if (!is_vanished(sockets.error())) {
         note_unreadable(tracked->latest.id, sockets.error().message);
       }
+      int error = sockets.error().errno_value;
+      if (error == EACCES || error == EPERM) {
+        unreadable.push_back(pid);
+      }
+      member.sockets.record_read(schedule_params_, now_us, false);
       continue;
     }
+    member.sockets.record_read(schedule_params_, now_us,
+                               *sockets != tracked->sockets);
     tracker_.set_sockets(pid, std::move(*sockets), now_us);
   }
+  if (!unreadable.empty()) {
+    attribute_by_uid(unreadable, now_us);
+  }
+}
+
+// Inodes of the sockets that an fd/ link of a member named, as of the
+// latest socket reads.
+std::set<uint64_t> ProcfsPoller::sockets_found_by_fd() const {
+  std::set<uint64_t> inodes;
+  for (const auto& [pid, member] : members_) {
+    const TrackedProcess* tracked = tracker_.find(pid);
+    if (tracked == nullptr) {
+      continue;
+    }
+    for (const ListeningSocket& socket : tracked->sockets) {
+      if (!socket.owner_uid) {
+        inodes.insert(socket.inode);
+      }
+    }
+  }
+  return inodes;
+}
+
+// Attributes each listening socket that no readable fd/ named to a member
+// whose fd/ is unreadable and whose effective uid is the socket's owner uid.
+// The candidates are the members whose own network namespace lists the
+// socket, and common_ancestor() picks one of them. A socket with no clear
+// holder stays unattributed and is counted. Socket inodes are unique across
+// network namespaces, so they are compared alone.
+void ProcfsPoller::attribute_by_uid(const std::vector<int32_t>& pids,
+                                    int64_t now_us) {
+  std::set<uint64_t> attributed = sockets_found_by_fd();
+  struct Claim {
+    ListeningSocket socket;
+    std::vector<int32_t> pids;
+  };
+  std::map<uint64_t, Claim> claims;
+  for (int32_t pid : pids) {
+    const TrackedProcess* tracked = tracker_.find(pid);
+    Result<PidDirectory> dir = reader_.open_pid(pid);
+    if (tracked == nullptr || !dir) {
+      continue;
+    }
+    Result<std::vector<ListeningSocketScanner::OwnedSocket>> owned =
+        sockets_.scan_owners(*dir);
+    if (!owned) {
+      if (!is_vanished(owned.error())) {
+        note_unreadable(tracked->latest.id, owned.error().message);
+      }
+      continue;
+    }
+    for (ListeningSocketScanner::OwnedSocket& entry : *owned) {
+      if (attributed.count(entry.socket.inode) != 0 ||
+          entry.owner_uid != tracked->latest.euid) {
+        continue;
+      }
+      Claim& claim = claims[entry.socket.inode];
+      claim.socket = entry.socket;
+      claim.socket.owner_uid = entry.owner_uid;
+      claim.pids.push_back(pid);
+    }
+  }
+
+  // Every candidate gets its complete set, possibly empty.
+  std::map<int32_t, std::vector<ListeningSocket>> sockets_by_pid;
+  for (int32_t pid : pids) {
+    sockets_by_pid[pid];
+  }
+  for (auto& [inode, claim] : claims) {
+    std::optional<int32_t> owner = common_ancestor(claim.pids);
+    if (!owner) {
+      ambiguous_sockets_[describe_socket(claim.socket)] = claim.pids.size();
+      continue;
+    }
+    sockets_by_pid[*owner].push_back(claim.socket);
+  }
+  for (auto& [pid, sockets] : sockets_by_pid) {
+    std::sort(sockets.begin(), sockets.end());
+    tracker_.set_sockets(pid, std::move(sockets), now_us);
+  }
+}
+
+// True when ancestor is pid or one of its ancestors, by the host ppid of
+// the latest readings.
+bool ProcfsPoller::descends_from(int32_t pid, int32_t ancestor) const {
+  // A bound on the walk, so that a ppid cycle left by pid reuse ends.
+  for (int step = 0; step < 4096 && pid > 0; ++step) {
+    if (pid == ancestor) {
+      return true;
+    }
+    const TrackedProcess* tracked = tracker_.find(pid);
+    if (tracked == nullptr) {
+      return false;
+    }
+    pid = tracked->latest.host_ppid;
+  }
+  return false;
+}
+
+// Picks the holder of a socket among the candidates that can see it. A
+// candidate with a descendant candidate running another program (a wrapper
+// such as tini above its server) is dropped first. Of the rest, the one
+// that is an ancestor of all others (a pre-fork master above its workers)
+// is returned, or nothing when there is none.
+std::optional<int32_t> ProcfsPoller::common_ancestor(
+    const std::vector<int32_t>& pids) const {
+  auto argv_of = [&](int32_t pid) {
+    const TrackedProcess* tracked = tracker_.find(pid);
+    return tracked == nullptr ? std::vector<std::string>{}
+                              : tracked->latest.image.argv;
+  };
+  std::vector<int32_t> remaining;
+  for (int32_t pid : pids) {
+    bool wraps = std::any_of(pids.begin(), pids.end(), [&](int32_t other) {
+      return other != pid && descends_from(other, pid) &&
+             argv_of(other) != argv_of(pid);
+    });
+    if (!wraps) {
+      remaining.push_back(pid);
+    }
+  }
+  for (int32_t candidate : remaining) {
+    bool all =
+        std::all_of(remaining.begin(), remaining.end(),
+                    [&](int32_t pid) { return descends_from(pid, candidate); });
+    if (all) {
+      return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
+// Scans through the held directory, which can only reach the process it was
+// opened for. Without one the pid is opened anew and its start time checked,
+// because the pid may have been reused since the last poll.
+Result<std::vector<ListeningSocket>> ProcfsPoller::scan_sockets(
+    int32_t pid, const MemberState& member, const ProcessId& id) {
+  if (member.dir) {
+    return sockets_.scan(*member.dir);
+  }
+  Result<PidDirectory> dir = reader_.open_pid(pid);
+  if (!dir) {
+    return dir.error();
+  }
+  Result<StatFields> stat = read_stat(*dir);
+  if (!stat) {
+    return stat.error();
+  }
+  if (stat->start_ticks != id.start_ticks) {
+    return Error{"pid " + std::to_string(pid) + " was reused", ESRCH};
+  }
+  return sockets_.scan(*dir);
 }
 
 void ProcfsPoller::count_read_failure(int32_t pid, const Error& error,
@@ -477,6 +663,25 @@ void ProcfsPoller::note_unreadable(const ProcessId& id,
   }
 }
 
+void ProcfsPoller::add_scope_diagnostics(
+    std::vector<std::string>& lines) const {
+  if (scope_.excluded_processes() > 0) {
+    lines.push_back(
+        count_phrase(scope_.excluded_processes(), "process", "processes") +
+        " of the target namespace left out: entrytrace itself and its "
+        "children");
+  }
+  if (scope_.outside_cgroup() > 0) {
+    lines.push_back(
+        count_phrase(scope_.outside_cgroup(), "process", "processes") +
+        " of the target PID namespace left out: not in the target's cgroup");
+  }
+  for (const auto& [message, count] : scope_.cgroup_errors()) {
+    lines.push_back(count_phrase(count, "process", "processes") +
+                    " left out: cgroup unreadable: " + message);
+  }
+}
+
 std::vector<std::string> ProcfsPoller::diagnostics() const {
   std::vector<std::string> lines;
   int exited_unread = vanished_before_read_ + tracker_.zombies_at_first_sight();
@@ -509,6 +714,13 @@ std::vector<std::string> ProcfsPoller::diagnostics() const {
     lines.push_back(
         count_phrase(undecided_pids_.size(), "process", "processes") +
         " left out: ns/pid unreadable and no parent in the target namespace");
+  }
+  add_scope_diagnostics(lines);
+  for (const auto& [socket, candidates] : ambiguous_sockets_) {
+    lines.push_back("listening socket " + socket +
+                    " not attributed: fd links unreadable and " +
+                    count_phrase(candidates, "process", "processes") +
+                    " of its owner's uid, none an ancestor of the others");
   }
   if (sockets_.invalid_rows() > 0) {
     lines.push_back(std::to_string(sockets_.invalid_rows()) +

@@ -54,8 +54,10 @@ class ProcfsPoller {
   void probe(int32_t first, int32_t last, int64_t now_us);
   // Re-reads the members whose schedule is due at now_us.
   void refresh(int64_t now_us);
-  // Reads the listening sockets of every reported member.
-  void poll_sockets(int64_t now_us);
+  // Reads the listening sockets of the reported members whose socket
+  // schedule is due (see SocketSchedule in read_schedule.h).
+  // every_member scans all reported members, as at the end of the window.
+  void poll_sockets(int64_t now_us, bool every_member = false);
   // Ends the window: emits processes still not ready as they are.
   void finish() { tracker_.finish(); }
 
@@ -88,6 +90,7 @@ class ProcfsPoller {
     ReadSchedule schedule;
     std::optional<PidDirectory> dir;
     std::optional<HeldImageFiles> files;
+    SocketSchedule sockets;
   };
   // Why a pid is examined; decides whether its loss counts as a miss.
   enum class Reason { kListed, kProbed, kParent };
@@ -100,15 +103,27 @@ class ProcfsPoller {
                    int64_t now_us);
   Membership decide_membership(const PidDirectory& dir,
                                const StatusFields& status, int64_t now_us);
-  Membership decide_by_ancestry(const StatusFields& status, int64_t now_us);
+  Membership decide_by_ancestry(const PidDirectory& dir,
+                                const StatusFields& status, int64_t now_us);
   void read_member(const PidDirectory& dir, int64_t now_us);
   void refresh_member(int32_t pid, int64_t now_us, int64_t cap_us);
+  void note_due(const ReadSchedule& schedule);
+  Result<std::vector<ListeningSocket>> scan_sockets(int32_t pid,
+                                                    const MemberState& member,
+                                                    const ProcessId& id);
+  void wake_parent(int32_t ppid, int64_t now_us);
   Result<ImageProbe> probe_member(int32_t pid, MemberState& member);
   void hold_files(MemberState& member, PidDirectory dir);
   void release_files(MemberState& member);
   void member_vanished(int32_t pid, int64_t now_us);
   void count_read_failure(int32_t pid, const Error& error, Reason reason);
   void note_unreadable(const ProcessId& id, const std::string& message);
+  void add_scope_diagnostics(std::vector<std::string>& lines) const;
+  void attribute_by_uid(const std::vector<int32_t>& pids, int64_t now_us);
+  std::set<uint64_t> sockets_found_by_fd() const;
+  std::optional<int32_t> common_ancestor(
+      const std::vector<int32_t>& pids) const;
+  bool descends_from(int32_t pid, int32_t ancestor) const;
 
   ProcReader reader_;
   NamespaceScope scope_;
@@ -118,6 +133,11 @@ class ProcfsPoller {
   std::map<int32_t, PidState> pids_;
   std::map<int32_t, MemberState> members_;
   size_t held_processes_ = 0;
+  // No member is due before this time, so refresh() skips earlier ticks
+  // without looking at each member. Lowered whenever a schedule moves
+  // earlier outside refresh().
+  int64_t earliest_due_us_ = 0;
+  bool any_hot_ = false;
 
   // The current listing (pid -> d_ino) while list() runs, and the pids
   // examined in the current pass.
@@ -131,6 +151,9 @@ class ProcfsPoller {
   int64_t probed_pids_ = 0;
   int64_t probe_vanished_ = 0;
   std::set<int32_t> undecided_pids_;
+  // Listening sockets left unattributed by attribute_by_uid(), described,
+  // -> the number of candidate processes.
+  std::map<std::string, size_t> ambiguous_sockets_;
   // Error message ("exe: Permission denied") -> processes it happened to.
   std::map<std::string, std::set<ProcessId>> unreadable_;
   // Pids whose stat or status could not be read, by error message.

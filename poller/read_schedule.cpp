@@ -38,4 +38,25 @@ void ReadSchedule::stop() {
   next_due_us_ = std::numeric_limits<int64_t>::max();
 }
 
+void ReadSchedule::wake(int64_t now_us) {
+  if (next_due_us_ != std::numeric_limits<int64_t>::max()) {
+    next_due_us_ = std::min(next_due_us_, now_us);
+  }
+}
+
+void SocketSchedule::restart(int64_t now_us) {
+  next_due_us_ = now_us;
+  spacing_us_ = 0;
+}
+
+void SocketSchedule::record_read(const ReadScheduleParams& params,
+                                 int64_t now_us, bool changed) {
+  int64_t cap_us = std::max(params.socket_max_us, params.socket_first_us);
+  if (changed || spacing_us_ == 0) {
+    spacing_us_ = params.socket_first_us;
+  }
+  next_due_us_ = now_us + spacing_us_;
+  spacing_us_ = std::min(spacing_us_ * 2, cap_us);
+}
+
 }  // namespace entrytrace

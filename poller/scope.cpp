@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <string>
 #include <vector>
 
 #include "common/log.h"
@@ -16,6 +17,31 @@ namespace {
 // Upper bound on the walk when NStgid does not give the depth; the kernel
 // allows 32 nested PID namespaces.
 constexpr size_t kMaxNamespaceDepth = 32;
+// Upper bound on the walk up the ppid chain to a namespace's pid 1, which
+// ends early unless pids were reused into a cycle.
+constexpr size_t kMaxSeedWalk = 4096;
+
+// Walks up from a process while the parent is in the same PID namespace
+// (same NStgid length, and the process is not that namespace's pid 1).
+// Returns the host pid of the oldest one found.
+int32_t find_namespace_seed(const ProcReader& reader, StatusFields status) {
+  for (size_t step = 0; step < kMaxSeedWalk; ++step) {
+    if (status.ns_tgid.empty() || status.ns_tgid.back() == 1 ||
+        status.ppid <= 0) {
+      break;
+    }
+    Result<PidDirectory> parent_dir = reader.open_pid(status.ppid);
+    if (!parent_dir) {
+      break;
+    }
+    Result<StatusFields> parent = read_status(*parent_dir);
+    if (!parent || parent->ns_tgid.size() != status.ns_tgid.size()) {
+      break;
+    }
+    status = std::move(*parent);
+  }
+  return status.tgid;
+}
 
 }  // namespace
 
@@ -43,17 +69,25 @@ Result<Target> resolve_target(const std::string& proc_root, int32_t host_pid) {
   }
 
   Result<uint64_t> pid_ns = read_namespace(*dir, "pid");
-  if (!pid_ns) {
+  int error = pid_ns ? 0 : pid_ns.error().errno_value;
+  if (!pid_ns && error != EACCES && error != EPERM) {
     return Error{"cannot read the PID namespace of pid " +
-                     std::to_string(host_pid) + ": " + pid_ns.error().message +
-                     " (run as root or as the owner of the process)",
-                 pid_ns.error().errno_value};
+                     std::to_string(host_pid) + ": " + pid_ns.error().message,
+                 error};
   }
 
   Target target;
   target.description = "pid " + std::to_string(host_pid);
   target.host_pid = status->tgid;
-  target.pid_ns = *pid_ns;
+  if (pid_ns) {
+    target.pid_ns = *pid_ns;
+  } else {
+    target.seed_pid = find_namespace_seed(reader, *status);
+    spdlog::info(
+        "PID namespace of pid {} unreadable ({}); members found by ancestry "
+        "from pid {}",
+        host_pid, pid_ns.error().message, target.seed_pid);
+  }
   // NOTE: without NStgid (kernels before 4.1) the depth is unknown and taken
   // as 0, so namespace pids are only right for an initial-namespace target.
   target.pid_ns_depth = status->ns_tgid.empty()
@@ -65,10 +99,93 @@ Result<Target> resolve_target(const std::string& proc_root, int32_t host_pid) {
 Membership NamespaceScope::decide(const PidDirectory& dir,
                                   const StatusFields& status,
                                   std::optional<uint64_t> pid_ns) {
+  Membership membership = decide_namespace(dir, status, pid_ns);
+  if (membership != Membership::kMember) {
+    return membership;
+  }
+  return filter(dir, status);
+}
+
+Membership NamespaceScope::filter(const PidDirectory& dir,
+                                  const StatusFields& status) {
+  if (is_excluded(dir, status)) {
+    return Membership::kOutside;
+  }
+  if (target_.cgroup_filter && !in_cgroup(dir)) {
+    return Membership::kOutside;
+  }
+  return Membership::kMember;
+}
+
+// The capturing process is known by its pid, which no other process can
+// hold while it runs. A descendant is known by its parent's pid and start
+// ticks, read again through the sibling directory "../<ppid>".
+bool NamespaceScope::is_excluded(const PidDirectory& dir,
+                                 const StatusFields& status) {
+  if (target_.excluded_pid == 0) {
+    return false;
+  }
+  bool excluded = status.tgid == target_.excluded_pid;
+  auto parent = excluded_.find(status.ppid);
+  if (!excluded && parent != excluded_.end()) {
+    std::string path = "../" + std::to_string(status.ppid);
+    UniqueFd parent_fd(
+        ::openat(dir.fd(), path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (parent_fd.valid()) {
+      PidDirectory parent_dir(status.ppid, std::move(parent_fd));
+      Result<StatFields> parent_stat = read_stat(parent_dir);
+      excluded = parent_stat && parent_stat->start_ticks == parent->second;
+    }
+  }
+  if (!excluded) {
+    return false;
+  }
+  Result<StatFields> stat = read_stat(dir);
+  excluded_[status.tgid] = stat ? stat->start_ticks : 0;
+  ++excluded_count_;
+  spdlog::debug("pid {} left out: the capturing process or its descendant",
+                status.tgid);
+  return true;
+}
+
+bool NamespaceScope::in_cgroup(const PidDirectory& dir) {
+  Result<std::string> text = dir.read_to_end("cgroup");
+  Result<std::vector<CgroupEntry>> entries =
+      text ? parse_proc_cgroup(*text)
+           : Result<std::vector<CgroupEntry>>(text.error());
+  if (!entries) {
+    if (!is_vanished(entries.error())) {
+      ++cgroup_errors_[entries.error().message];
+    }
+    return false;
+  }
+  const CgroupFilter& wanted = *target_.cgroup_filter;
+  bool matches = false;
+  if (!wanted.container_id.empty()) {
+    for (const ContainerRef& container : find_containers(*entries)) {
+      matches = matches || container.id == wanted.container_id;
+    }
+  }
+  for (const CgroupQuery& query : wanted.queries) {
+    matches = matches || cgroup_matches(*entries, query);
+  }
+  if (!matches) {
+    ++outside_cgroup_;
+  }
+  return matches;
+}
+
+Membership NamespaceScope::decide_namespace(const PidDirectory& dir,
+                                            const StatusFields& status,
+                                            std::optional<uint64_t> pid_ns) {
   // A target at depth 0 is the PID namespace of the procfs being read: every
   // process listed there is in it or in a namespace nested in it.
   if (target_.pid_ns_depth == 0 && !status.ns_tgid.empty()) {
     return Membership::kMember;
+  }
+  if (target_.pid_ns == 0) {
+    bool seed = status.tgid == target_.seed_pid && may_be_nested(status);
+    return seed ? Membership::kMember : Membership::kUnknown;
   }
   if (!pid_ns) {
     return Membership::kUnknown;

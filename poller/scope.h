@@ -1,11 +1,12 @@
 // Membership of processes in the target PID namespace. Only members are read
-// beyond what this decision needs (status and the ns/pid link) and only
-// members are reported.
+// beyond what this decision needs (status, the ns/pid link and, for a target
+// with a cgroup filter, the cgroup file) and only members are reported.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 
 #include "poller/capture.h"
 #include "poller/proc_parse.h"
@@ -13,6 +14,9 @@
 
 namespace entrytrace {
 
+// TODO: the kernel could bound the walk instead, through the procfs of
+// open_scoped_proc() (poller/scoped_proc.h). The poller does not use it yet,
+// because its pids are the target namespace's and identity needs host pids.
 enum class Membership { kMember, kOutside, kUnknown };
 
 // Decides membership from a process's own PID namespace. The decision for a
@@ -28,9 +32,25 @@ class NamespaceScope {
   // the NS_GET_PARENT ioctl on dir's ns/pid. Every process is a member of a
   // target at depth 0 (the procfs's own namespace). Returns kUnknown when
   // pid_ns is unset (ns/pid unreadable) or the walk fails; the caller then
-  // decides from ancestry (see may_be_nested()).
+  // decides from ancestry (see may_be_nested()) and then calls filter().
+  // A namespace member is kOutside when filter() leaves it out.
   Membership decide(const PidDirectory& dir, const StatusFields& status,
                     std::optional<uint64_t> pid_ns);
+
+  // Applies the conditions on top of the namespace: returns kOutside for the
+  // capturing process and its descendants (Target::excluded_pid) and for a
+  // process whose cgroup does not match Target::cgroup_filter or cannot be
+  // read, else kMember. Call it once per new process, parents first, because
+  // descendants are found by their parent's pid.
+  Membership filter(const PidDirectory& dir, const StatusFields& status);
+
+  // Processes left out by filter(), for the diagnostics.
+  int excluded_processes() const { return excluded_count_; }
+  int outside_cgroup() const { return outside_cgroup_; }
+  // Cgroup files that could not be read or parsed, by error message.
+  const std::map<std::string, int>& cgroup_errors() const {
+    return cgroup_errors_;
+  }
 
   // True when NStgid is deep enough for the process to be in the target
   // namespace or below it. Without NStgid (kernels before 4.1) this holds
@@ -43,12 +63,23 @@ class NamespaceScope {
   int32_t ns_pid(const StatusFields& status) const;
 
  private:
+  Membership decide_namespace(const PidDirectory& dir,
+                              const StatusFields& status,
+                              std::optional<uint64_t> pid_ns);
   Membership walk_parents(const PidDirectory& dir, const StatusFields& status,
                           uint64_t pid_ns);
+  bool is_excluded(const PidDirectory& dir, const StatusFields& status);
+  bool in_cgroup(const PidDirectory& dir);
 
   Target target_;
   // PID namespace inode -> inside the target (true) or not.
   std::map<uint64_t, bool> decisions_;
+  // Excluded pid -> its start ticks, so that a reused pid is not taken for
+  // an excluded parent.
+  std::map<int32_t, uint64_t> excluded_;
+  int excluded_count_ = 0;
+  int outside_cgroup_ = 0;
+  std::map<std::string, int> cgroup_errors_;
 };
 
 }  // namespace entrytrace

@@ -1,9 +1,10 @@
 // The eBPF capture backend: loads entrytrace.bpf.c through its generated
 // skeleton, filters fork, exec and exit to the target PID namespace in the
 // kernel, and feeds the events to an EventCapture. The event carries the
-// identity, ids and argv; exe and cwd are read from /proc when the event
-// arrives, best effort.
+// identity, ids, argv and exec filename; exe and cwd are read from /proc when
+// the event is handled, if /proc still shows the image of that exec.
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/types.h>
 #include <unistd.h>
 
@@ -11,15 +12,19 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/log.h"
 #include "poller/capture.h"
 #include "poller/ebpf/entrytrace_events.h"
+#include "poller/ebpf/path_in_root.h"
 #include "poller/netlink_backend.h"
 #include "poller/proc_parse.h"
 #include "poller/proc_reader.h"
+#include "poller/unique_fd.h"
 
 // Generated at build time by bpftool gen skeleton (see ebpf.cmake).
 #include "entrytrace.skel.h"
@@ -48,18 +53,44 @@ std::string errno_text(int error) {
   return std::strerror(error < 0 ? -error : error);
 }
 
-// Image fields that only /proc has, read when an exec event arrives.
+// Image fields that only /proc has, read when an exec event is handled.
 struct ProcExtras {
   std::optional<ExeLink> exe;
   std::string exe_error;
   std::optional<std::string> cwd;
   std::optional<std::string> cmdline;
+  // /proc/<pid> was read but showed another image than the event's: the
+  // process exec'd again before the event was handled.
+  bool stale = false;
 };
 
-// Reads exe, cwd and (when wanted) cmdline of a live process, after checking
-// through stat that the pid still names the same process.
+// What an exec event states about the image, to compare /proc against.
+struct EventImage {
+  std::string_view comm;
+  std::string_view args;
+  bool args_unread = false;
+  bool args_truncated = false;
+  // Another exec of the same process follows in the same batch of records.
+  bool superseded = false;
+};
+
+// True when a cmdline read from /proc is the argument block of the event.
+bool cmdline_matches(const EventImage& event, const std::string& cmdline) {
+  if (event.args_unread) {
+    return true;  // nothing to compare; comm and the batch decide
+  }
+  if (event.args_truncated) {
+    return std::string_view(cmdline).starts_with(event.args);
+  }
+  return parse_cmdline(cmdline) == parse_cmdline(event.args);
+}
+
+// Reads exe, cwd and cmdline of a live process, after checking through stat
+// that the pid still names the same process. exe is read before cmdline and
+// comm, so that when those still match the event, no later exec came before
+// the exe read, and exe belongs to the event's image.
 ProcExtras read_extras(const ProcReader& reader, int32_t pid,
-                       uint64_t start_ticks, bool want_cmdline) {
+                       uint64_t start_ticks, const EventImage& event) {
   ProcExtras extras;
   Result<PidDirectory> dir = reader.open_pid(pid);
   if (!dir) {
@@ -72,22 +103,59 @@ ProcExtras read_extras(const ProcReader& reader, int32_t pid,
     return extras;
   }
   Result<std::string> exe = dir->read_link("exe");
+  Result<std::string> cwd = dir->read_link("cwd");
+  if (cwd) {
+    extras.cwd = *cwd;
+  }
+  Result<std::string> cmdline = dir->read_file("cmdline");
+  Result<StatFields> stat_after = read_stat(*dir);
+  if (!cmdline || !stat_after) {
+    extras.exe_error =
+        !cmdline ? cmdline.error().message : stat_after.error().message;
+    return extras;
+  }
+  extras.stale = event.superseded || stat_after->comm != event.comm ||
+                 !cmdline_matches(event, *cmdline);
+  if (extras.stale) {
+    return extras;
+  }
+  if (!cmdline->empty()) {
+    extras.cmdline = *cmdline;
+  }
   if (exe) {
     extras.exe = parse_exe_link(*exe);
   } else {
     extras.exe_error = exe.error().message;
   }
-  Result<std::string> cwd = dir->read_link("cwd");
-  if (cwd) {
-    extras.cwd = *cwd;
-  }
-  if (want_cmdline) {
-    Result<std::string> cmdline = dir->read_file("cmdline");
-    if (cmdline && !cmdline->empty()) {
-      extras.cmdline = *cmdline;
-    }
-  }
   return extras;
+}
+
+// Resolves an exec filename to the real path inside the root directory of
+// <proc_root>/<pid>/root. A relative filename is taken from cwd, which must
+// be a path in that root.
+Result<std::string> resolve_exec_filename(
+    const std::string& proc_root, int32_t pid, const std::string& filename,
+    const std::optional<std::string>& cwd) {
+  std::string path = filename;
+  if (!filename.starts_with("/")) {
+    if (!cwd || !cwd->starts_with("/")) {
+      return Error{"exe: relative exec filename " + filename +
+                   " and no working directory"};
+    }
+    path = *cwd + "/" + filename;
+  }
+  std::string root = proc_root + "/" + std::to_string(pid) + "/root";
+  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    return system_error(root, errno);
+  }
+  Result<std::string> resolved = resolve_in_root(root_fd.get(), path);
+  if (!resolved) {
+    return Error{
+        "exe: " + filename + " in " + root + ": " + resolved.error().message,
+        resolved.error().errno_value};
+  }
+  return resolved;
 }
 
 class EbpfBackend : public CaptureBackend {
@@ -123,21 +191,35 @@ class EbpfBackend : public CaptureBackend {
     int argv_from_proc = 0;
     int argv_completed = 0;
     int argv_unknown = 0;
+    // exe taken from the event's filename because /proc/<pid> showed a
+    // later exec, or because the process was gone.
+    int exe_from_event_stale = 0;
     int exe_from_filename = 0;
+    int exe_unknown_stale = 0;
     int filename_truncated = 0;
     int rescans = 0;
     uint64_t dropped = 0;
     std::vector<std::string> truncated;
   };
 
+  // Copies each record, so that a batch can be read ahead: an exec event
+  // followed by another exec of the same process in the same batch is known
+  // to be stale in /proc before /proc is read.
   static int on_record(void* context, void* data, size_t size) {
-    static_cast<EbpfBackend*>(context)->handle(data, size);
+    auto* self = static_cast<EbpfBackend*>(context);
+    if (self->current_ != nullptr && size >= sizeof(entrytrace_event)) {
+      const char* bytes = static_cast<const char*>(data);
+      self->batch_.emplace_back(bytes, bytes + size);
+    }
     return 0;
   }
-  void handle(const void* data, size_t size);
+  void handle_batch();
+  void handle(const void* data, size_t size, bool superseded);
   ProcessSnapshot snapshot_of(const entrytrace_event& event) const;
-  void fill_exec_image(const entrytrace_exec_event& event,
+  void fill_exec_image(const entrytrace_exec_event& event, bool superseded,
                        ProcessSnapshot& snapshot);
+  void fill_exe_from_event(const std::string& filename,
+                           const ProcExtras& extras, ProcessSnapshot& snapshot);
   Status pump(EventCapture& capture, int timeout_ms);
   void add_diagnostics(Capture& capture) const;
 
@@ -147,6 +229,7 @@ class EbpfBackend : public CaptureBackend {
   // Set while a capture runs; records arriving outside one are dropped.
   EventCapture* current_ = nullptr;
   Counters counters_;
+  std::vector<std::vector<char>> batch_;
 };
 
 ProcessSnapshot EbpfBackend::snapshot_of(const entrytrace_event& event) const {
@@ -167,7 +250,7 @@ ProcessSnapshot EbpfBackend::snapshot_of(const entrytrace_event& event) const {
 }
 
 void EbpfBackend::fill_exec_image(const entrytrace_exec_event& event,
-                                  ProcessSnapshot& snapshot) {
+                                  bool superseded, ProcessSnapshot& snapshot) {
   const uint32_t flags = event.header.flags;
   const bool unread = (flags & kEventArgvUnread) != 0;
   const bool truncated = (flags & kEventArgvTruncated) != 0;
@@ -179,8 +262,9 @@ void EbpfBackend::fill_exec_image(const entrytrace_exec_event& event,
     ++counters_.filename_truncated;
   }
 
+  EventImage stated{snapshot.image.comm, args, unread, truncated, superseded};
   ProcExtras extras = read_extras(current_->reader(), snapshot.id.host_pid,
-                                  snapshot.id.start_ticks, unread || truncated);
+                                  snapshot.id.start_ticks, stated);
   ProcessImage& image = snapshot.image;
   if (unread && extras.cmdline) {
     // The argument pages were not present for bpf_probe_read_user.
@@ -214,22 +298,83 @@ void EbpfBackend::fill_exec_image(const entrytrace_exec_event& event,
     image.exe = extras.exe->path;
     image.exe_deleted = extras.exe->deleted;
     image.exe_known = true;
-  } else if (filename.starts_with("/") && !filename.starts_with("/dev/fd/")) {
-    // Gone before /proc/<pid>/exe could be read. The exec filename is the
-    // path as given, not resolved through symbolic links.
-    image.exe = filename;
-    image.exe_known = true;
-    ++counters_.exe_from_filename;
-  } else if (!extras.exe_error.empty()) {
-    snapshot.unreadable.push_back(extras.exe_error);
+  } else {
+    fill_exe_from_event(filename, extras, snapshot);
   }
+  // NOTE: cwd survives exec, so it is taken from /proc even when /proc shows
+  // a later image; that image may have changed directory since.
   if (extras.cwd) {
     image.cwd = *extras.cwd;
     image.cwd_known = true;
   }
 }
 
-void EbpfBackend::handle(const void* data, size_t size) {
+// Sets exe from the exec filename when /proc/<pid>/exe was not taken: the
+// process exec'd again (stale) or exited before it was read. The filename is
+// resolved inside the process's root, or its parent's once it is gone.
+void EbpfBackend::fill_exe_from_event(const std::string& filename,
+                                      const ProcExtras& extras,
+                                      ProcessSnapshot& snapshot) {
+  ProcessImage& image = snapshot.image;
+  const std::string& proc_root = current_->reader().proc_root();
+  if (filename.starts_with("/dev/fd/") || filename.empty()) {
+    // execveat of a descriptor: the filename names no path.
+    if (extras.stale) {
+      ++counters_.exe_unknown_stale;
+      snapshot.unreadable.push_back(
+          "exe: unknown, the process exec'd again before /proc/<pid>/exe "
+          "was read and the exec filename is a descriptor");
+    } else if (!extras.exe_error.empty()) {
+      snapshot.unreadable.push_back(extras.exe_error);
+    }
+    return;
+  }
+  Result<std::string> resolved = resolve_exec_filename(
+      proc_root, snapshot.id.host_pid, filename, extras.cwd);
+  if (!resolved && !extras.stale && snapshot.host_ppid > 0) {
+    resolved = resolve_exec_filename(proc_root, snapshot.host_ppid, filename,
+                                     extras.cwd);
+  }
+  if (resolved) {
+    image.exe = *resolved;
+  } else if (filename.starts_with("/")) {
+    // The root is gone too: the filename is the path as given, not resolved
+    // through symbolic links.
+    image.exe = filename;
+  } else {
+    ++counters_.exe_unknown_stale;
+    snapshot.unreadable.push_back(resolved.error().message);
+    return;
+  }
+  image.exe_known = true;
+  if (extras.stale) {
+    ++counters_.exe_from_event_stale;
+  } else {
+    ++counters_.exe_from_filename;
+  }
+}
+
+void EbpfBackend::handle_batch() {
+  // Index of the last exec record of each pid in the batch.
+  std::map<int32_t, size_t> last_exec;
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    const auto* event =
+        reinterpret_cast<const entrytrace_event*>(batch_[i].data());
+    if (event->kind == kEventExec) {
+      last_exec[event->host_pid] = i;
+    }
+  }
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    const auto* event =
+        reinterpret_cast<const entrytrace_event*>(batch_[i].data());
+    bool superseded =
+        event->kind == kEventExec && last_exec[event->host_pid] > i;
+    handle(batch_[i].data(), batch_[i].size(), superseded);
+  }
+  batch_.clear();
+}
+
+void EbpfBackend::handle(const void* data, size_t size, bool superseded) {
   if (current_ == nullptr || size < sizeof(entrytrace_event)) {
     return;
   }
@@ -245,7 +390,7 @@ void EbpfBackend::handle(const void* data, size_t size) {
         return;
       }
       fill_exec_image(*static_cast<const entrytrace_exec_event*>(data),
-                      snapshot);
+                      superseded, snapshot);
       for (const std::string& message : snapshot.unreadable) {
         current_->note_unreadable(snapshot.id, message);
       }
@@ -261,6 +406,7 @@ void EbpfBackend::handle(const void* data, size_t size) {
 
 Status EbpfBackend::pump(EventCapture& capture, int timeout_ms) {
   int polled = ring_buffer__poll(ring_, timeout_ms);
+  handle_batch();
   if (polled < 0 && polled != -EINTR) {
     return Error{"reading the BPF ring buffer failed: " + errno_text(polled),
                  -polled};
@@ -296,9 +442,15 @@ void EbpfBackend::add_diagnostics(Capture& capture) const {
   add(counters_.argv_unknown,
       "argv unreadable in the kernel and in /proc; the exec filename stands "
       "in");
+  add(counters_.exe_from_event_stale,
+      "exe taken from the exec event's filename, resolved in the process's "
+      "root, because /proc/<pid> already showed a later exec");
   add(counters_.exe_from_filename,
-      "exe taken from the exec filename because the process exited before "
-      "/proc/<pid>/exe could be read");
+      "exe taken from the exec event's filename because the process exited "
+      "before /proc/<pid>/exe could be read");
+  add(counters_.exe_unknown_stale,
+      "exe unknown because /proc/<pid> showed a later exec and the exec "
+      "filename could not be resolved");
   add(counters_.filename_truncated,
       "exec filename truncated at " +
           std::to_string(ENTRYTRACE_MAX_FILENAME_BYTES - 1) + " bytes");
@@ -320,6 +472,12 @@ Result<Capture> EbpfBackend::capture(const Target& target,
     return Error{"the eBPF backend needs the live /proc, not " +
                  options.proc_root};
   }
+  // TODO: the kernel-side filter knows PID namespaces only; a cgroup filter
+  // and leaving entrytrace itself out are implemented by the procfs engine.
+  if (target.cgroup_filter || target.excluded_pid != 0) {
+    return Error{"the eBPF backend cannot yet restrict a target to a cgroup "
+                 "or leave entrytrace itself out"};
+  }
   counters_ = Counters{};
   counters_.dropped = skeleton_->bss->dropped_events;
 
@@ -340,6 +498,7 @@ Result<Capture> EbpfBackend::capture(const Target& target,
   __atomic_store_n(&skeleton_->bss->target_ns_inum, 0u, __ATOMIC_SEQ_CST);
   current_ = nullptr;
   ring_buffer__consume(ring_);  // drops what is left
+  batch_.clear();
   if (result) {
     add_diagnostics(*result);
     spdlog::info("ebpf: {} events received", counters_.events);

@@ -55,12 +55,38 @@ TEST(ParseOptions, RunWithoutCommandIsUsageError) {
 }
 
 TEST(ParseOptions, ObserveNeedsPositivePid) {
-  EXPECT_EQ(parse({"observe"}).exit_status, 2);
   EXPECT_EQ(parse({"observe", "--pid", "0"}).exit_status, 2);
   EXPECT_EQ(parse({"observe", "--pid", "abc"}).exit_status, 2);
   auto parsed = parse({"observe", "--pid", "42"});
   ASSERT_TRUE(parsed.options);
   EXPECT_EQ(parsed.options->pid, 42);
+}
+
+TEST(ParseOptions, ObserveWithoutTargetWatchesOwnNamespace) {
+  auto parsed = parse({"observe"});
+  ASSERT_TRUE(parsed.options);
+  EXPECT_EQ(parsed.options->pid, 0);
+  EXPECT_TRUE(parsed.options->cgroup_path.empty());
+  EXPECT_TRUE(parsed.options->container_id.empty());
+}
+
+TEST(ParseOptions, ObserveTakesCgroupOrContainerId) {
+  auto by_cgroup = parse({"observe", "--cgroup", "/sys/fs/cgroup/app"});
+  ASSERT_TRUE(by_cgroup.options);
+  EXPECT_EQ(by_cgroup.options->cgroup_path, "/sys/fs/cgroup/app");
+  auto by_id = parse({"observe", "--container-id", "containerd://3026feb8"});
+  ASSERT_TRUE(by_id.options);
+  EXPECT_EQ(by_id.options->container_id, "containerd://3026feb8");
+}
+
+TEST(ParseOptions, ObserveTargetOptionsExcludeEachOther) {
+  EXPECT_EQ(parse({"observe", "--pid", "1", "--cgroup", "/a"}).exit_status, 2);
+  EXPECT_EQ(
+      parse({"observe", "--pid", "1", "--container-id", "abcd"}).exit_status,
+      2);
+  EXPECT_EQ(parse({"observe", "--cgroup", "/a", "--container-id", "abcd"})
+                .exit_status,
+            2);
 }
 
 TEST(ParseOptions, IntervalLongerThanWindowIsRejected) {

@@ -9,6 +9,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
+#include <string>
 
 namespace entrytrace::testing {
 namespace {
@@ -45,9 +47,78 @@ void drain(int out_fd, int err_fd, std::string& out, std::string& err) {
   }
 }
 
+// The backend named by ENTRYTRACE_TEST_BACKEND, or empty for the default.
+std::string requested_backend() {
+  const char* name = std::getenv("ENTRYTRACE_TEST_BACKEND");
+  return name == nullptr ? "" : name;
+}
+
+// The name a capture by backend reports in the result's "backend".
+std::string result_name(const std::string& backend) {
+  return backend == "netlink" ? "netlink+procfs" : backend;
+}
+
+// Skips every test of the binary, with the reason, when the backend named
+// by ENTRYTRACE_TEST_BACKEND cannot capture on this machine. A short run of
+// /bin/true with that backend decides, so that tests for an unavailable
+// backend are reported as skipped, never as passed.
+class BackendEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    std::string backend = requested_backend();
+    if (backend.empty()) {
+      return;
+    }
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "backend " << backend << ": needs root";
+    }
+    RunOutput probe =
+        run_entrytrace({"run", "--window", "100ms", "--", "/bin/true"});
+    std::string reported;
+    if (probe.json_ok() && probe.result.HasMember("backend") &&
+        probe.result["backend"].IsString()) {
+      reported = probe.result["backend"].GetString();
+    }
+    if (probe.exit_status == 0 && reported == result_name(backend)) {
+      std::cout << "integration tests run with --backend " << backend << "\n";
+      return;
+    }
+    std::string reason = "exit status " + std::to_string(probe.exit_status);
+    if (probe.json_ok()) {
+      for (const std::string& line : all_evidence(probe.result)) {
+        reason += "; " + line;
+      }
+    }
+    std::string err = probe.err;
+    while (!err.empty() && err.back() == '\n') {
+      err.pop_back();
+    }
+    if (!err.empty()) {
+      reason += "; stderr: " + err.substr(err.find_last_of('\n') + 1);
+    }
+    GTEST_SKIP() << "backend " << backend
+                 << " unavailable on this machine: " << reason;
+  }
+};
+
+const ::testing::Environment* const kBackendEnvironment =
+    ::testing::AddGlobalTestEnvironment(new BackendEnvironment);
+
 }  // namespace
 
 RunOutput run_entrytrace(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {ENTRYTRACE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string backend = requested_backend();
+  bool captures = !args.empty() && (args[0] == "run" || args[0] == "observe" ||
+                                    args[0] == "demo");
+  if (!backend.empty() && captures) {
+    argv.insert(argv.begin() + 2, {"--backend", backend});
+  }
+  return run_program(argv);
+}
+
+RunOutput run_program(std::vector<std::string> argv) {
   RunOutput output;
   int out_pipe[2];
   int err_pipe[2];
@@ -56,8 +127,6 @@ RunOutput run_entrytrace(const std::vector<std::string>& args) {
     return output;
   }
 
-  std::vector<std::string> argv = {ENTRYTRACE_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> raw;
   for (auto& arg : argv) {
     raw.push_back(arg.data());
@@ -69,7 +138,7 @@ RunOutput run_entrytrace(const std::vector<std::string>& args) {
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
     putenv(const_cast<char*>(kSystemPath));
-    execv(raw[0], raw.data());
+    execvp(raw[0], raw.data());
     _exit(127);
   }
   close(out_pipe[1]);

@@ -23,6 +23,10 @@ struct RunOutput {
 // started.
 RunOutput run_entrytrace(const std::vector<std::string>& args);
 
+// Runs argv (argv[0] searched in the system PATH) the same way, for
+// entrytrace started through a wrapper such as nsenter or setpriv.
+RunOutput run_program(std::vector<std::string> argv);
+
 // Runs a shell command line and returns its exit status.
 int run_shell(const std::string& command);
 

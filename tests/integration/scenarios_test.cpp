@@ -10,8 +10,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <sstream>
 #include <thread>
 
 #include "entrytrace_runner.h"
@@ -391,6 +395,415 @@ TEST(Run, UnknownCommandIsUsageError) {
   EXPECT_EQ(run.exit_status, 2);
   EXPECT_NE(run.err.find("/nonexistent/entrytrace-no-such"), std::string::npos)
       << run.err;
+}
+
+// True when an argv word of some node of the graph contains fragment.
+bool graph_has_argv_fragment(const rapidjson::Document& result,
+                             const std::string& fragment) {
+  for (const auto& node : result["execGraph"]["nodes"].GetArray()) {
+    if (!node.HasMember("argv") || !node["argv"].IsArray()) {
+      continue;
+    }
+    for (const auto& arg : node["argv"].GetArray()) {
+      if (std::string(arg.GetString()).find(fragment) != std::string::npos) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// entrytrace as a sidecar: started inside the tree's PID and mount
+// namespaces, it watches its own namespace and leaves itself out.
+TEST(Sidecar, OwnNamespaceLeavesEntrytraceOut) {
+  SKIP_UNLESS_ROOT();
+  std::string missing;
+  if (!have_programs({"tini", "unshare", "nsenter", "ip"}, &missing)) {
+    GTEST_SKIP() << missing << " is not installed";
+  }
+  UnsharedTree tree(std::string("tini -- /bin/sh -c 'exec ") + kServer + "'");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  int init = tree.init_pid();
+  ASSERT_GT(init, 0);
+
+  for (std::vector<std::string> target :
+       {std::vector<std::string>{}, std::vector<std::string>{"--pid", "1"}}) {
+    SCOPED_TRACE(target.empty() ? "no target" : "--pid 1");
+    std::vector<std::string> argv = {
+        "nsenter",         "-t",      std::to_string(init), "-p", "-m",
+        ENTRYTRACE_BINARY, "observe", "--window",           "1s"};
+    argv.insert(argv.end(), target.begin(), target.end());
+    RunOutput run = run_program(argv);
+
+    expect_python_server(run, 0, "root");
+    if (HasFatalFailure()) {
+      return;
+    }
+    EXPECT_FALSE(graph_has_argv_fragment(run.result, "entrytrace")) << run.out;
+    auto lines = diagnostics(run.result);
+    EXPECT_TRUE(mentions(lines, "entrytrace itself")) << join(lines);
+  }
+}
+
+// The mount point of the cgroup v2 hierarchy, or "" when none is mounted.
+std::string cgroup2_mount() {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    size_t dash = line.find(" - cgroup2 ");
+    if (dash == std::string::npos) {
+      continue;
+    }
+    std::istringstream fields(line);
+    std::string field;
+    for (int i = 0; i < 5 && fields >> field; ++i) {
+    }
+    return field;
+  }
+  return "";
+}
+
+bool argv_contains(int pid, const std::string& fragment) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string text((std::istreambuf_iterator<char>(file)),
+                   std::istreambuf_iterator<char>());
+  return text.find(fragment) != std::string::npos;
+}
+
+bool move_to_cgroup(const std::string& cgroup, int pid) {
+  std::ofstream procs(cgroup + "/cgroup.procs");
+  procs << pid << "\n";
+  procs.flush();
+  return static_cast<bool>(procs);
+}
+
+// A cgroup v2 directory made for one test, removed at the end once its
+// processes are gone.
+class TestCgroup {
+ public:
+  explicit TestCgroup(std::string path) : path_(std::move(path)) {
+    std::filesystem::create_directories(path_);
+  }
+  ~TestCgroup() {
+    for (int attempt = 0; attempt < 250; ++attempt) {
+      if (rmdir(path_.c_str()) == 0 || errno == ENOENT) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  const std::string& path() const { return path_; }
+  bool add(int pid) const { return move_to_cgroup(path_, pid); }
+
+ private:
+  std::string path_;
+};
+
+// A container id whose first 12 digits are unique to one test: a sequence
+// number and the test process's pid, so that neither parallel runs nor the
+// exiting processes of an earlier test share a 12-digit prefix with it.
+std::string test_container_id(char last) {
+  static int sequence = 0;
+  char prefix[13];
+  std::snprintf(prefix, sizeof(prefix), "e7%02d%08d", ++sequence % 100,
+                static_cast<int>(getpid()) % 100000000);
+  std::string id = prefix;
+  id.resize(63, '0');
+  return id + last;
+}
+
+// One PID namespace with two servers: tini and its server on 8080 in a
+// cgroup made for the test, and a decoy server on 8081 outside it.
+class CgroupTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "needs root to create cgroups and namespaces";
+    }
+    std::string missing;
+    if (!have_programs({"tini", "unshare", "ip"}, &missing)) {
+      GTEST_SKIP() << missing << " is not installed";
+    }
+    mount_ = cgroup2_mount();
+    if (mount_.empty()) {
+      GTEST_SKIP() << "no cgroup2 hierarchy is mounted";
+    }
+    const char* backend = std::getenv("ENTRYTRACE_TEST_BACKEND");
+    if (backend != nullptr && std::string(backend) == "ebpf") {
+      GTEST_SKIP() << "the eBPF backend cannot yet restrict a target to a "
+                      "cgroup; auto selection uses procfs for such targets";
+    }
+
+    base_ = std::make_unique<TestCgroup>(mount_ + "/entrytrace-itest-" +
+                                         std::to_string(getpid()));
+    id_ = test_container_id('1');
+    cgroup_ = std::make_unique<TestCgroup>(base_->path() + "/docker-" + id_ +
+                                           ".scope");
+    tree_ = std::make_unique<UnsharedTree>(
+        "/bin/sh -c 'python3 -m http.server 8081 & exec tini -- " +
+        std::string(kServer) + "'");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+
+    int init = tree_->init_pid();
+    ASSERT_GT(init, 0);
+    ASSERT_TRUE(cgroup_->add(init));
+    // tree_pids() starts with unshare itself, which stays outside.
+    std::vector<int> pids = tree_->tree_pids();
+    for (int pid : std::vector<int>(pids.begin() + 1, pids.end())) {
+      if (argv_contains(pid, "8080")) {
+        ASSERT_TRUE(cgroup_->add(pid));
+      } else if (argv_contains(pid, "8081")) {
+        decoy_ = pid;
+      }
+    }
+    ASSERT_GT(decoy_, 0) << "the decoy server did not start";
+  }
+
+  void TearDown() override {
+    tree_.reset();
+    cgroup_.reset();
+    base_.reset();
+  }
+
+  void expect_target_without_decoy(const RunOutput& run) {
+    expect_python_server(run, 0, "root");
+    if (HasFatalFailure()) {
+      return;
+    }
+    EXPECT_FALSE(graph_has_argv_fragment(run.result, "8081")) << run.out;
+    for (const auto& node : run.result["execGraph"]["nodes"].GetArray()) {
+      EXPECT_NE(node["hostPid"].GetInt(), decoy_) << "decoy in the graph";
+    }
+    auto lines = diagnostics(run.result);
+    EXPECT_TRUE(mentions(lines, "not in the target's cgroup")) << join(lines);
+  }
+
+  std::string mount_;
+  std::string id_;
+  std::unique_ptr<TestCgroup> base_;
+  std::unique_ptr<TestCgroup> cgroup_;
+  std::unique_ptr<UnsharedTree> tree_;
+  int decoy_ = 0;
+};
+
+TEST_F(CgroupTree, CgroupPathLeavesDecoyOut) {
+  RunOutput run = run_entrytrace(
+      {"observe", "--cgroup", cgroup_->path(), "--window", "1s"});
+  expect_target_without_decoy(run);
+}
+
+TEST_F(CgroupTree, ContainerIdPrefixLeavesDecoyOut) {
+  RunOutput run =
+      run_entrytrace({"observe", "--container-id",
+                      "docker://" + id_.substr(0, 12), "--window", "1s"});
+  expect_target_without_decoy(run);
+}
+
+TEST_F(CgroupTree, AmbiguousPrefixListsIds) {
+  std::string other_id = id_;
+  other_id.back() = '2';
+  TestCgroup other(base_->path() + "/docker-" + other_id + ".scope");
+  ASSERT_TRUE(other.add(decoy_));
+
+  RunOutput run =
+      run_entrytrace({"observe", "--container-id", id_.substr(0, 12)});
+
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_NE(run.err.find(id_), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(other_id), std::string::npos) << run.err;
+  EXPECT_TRUE(run.out.empty()) << run.out;
+  // Move the decoy back so that the cgroup can be removed.
+  move_to_cgroup(mount_, decoy_);
+}
+
+// Quotes one word for /bin/sh.
+std::string shell_quote(const std::string& word) {
+  std::string quoted = "'";
+  for (char c : word) {
+    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return quoted + "'";
+}
+
+std::string shell_command(const std::vector<std::string>& argv) {
+  std::string command;
+  for (std::string word : argv) {
+    if (word == kDockerInit) {
+      word = docker_init_copy();
+    }
+    command += (command.empty() ? "" : " ") + shell_quote(word);
+  }
+  return command;
+}
+
+constexpr uint32_t kNobody = 65534;
+
+// entrytrace started as uid 65534 with no capabilities.
+std::vector<std::string> as_nobody(std::vector<std::string> argv) {
+  std::vector<std::string> wrapped = {"setpriv", "--reuid=65534",
+                                      "--regid=65534", "--clear-groups"};
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return wrapped;
+}
+
+// Checks the parts of a result that an unprivileged observer can still get:
+// the python3 server as top terminal with its uid, and its port in the
+// evidence, found through fd/ or by the socket's owner uid.
+void expect_server_seen_unprivileged(const RunOutput& run, uint32_t uid) {
+  ASSERT_TRUE(run.json_ok()) << "stdout is not JSON:\n"
+                             << run.out << "\nstderr:\n"
+                             << run.err;
+  ASSERT_GE(run.result["terminals"].Size(), 1u) << run.out << run.err;
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  const auto& top = first_terminal(run);
+  ASSERT_TRUE(top["argv"].IsArray());
+  ASSERT_GE(top["argv"].Size(), 2u);
+  EXPECT_NE(std::string(top["argv"][0].GetString()).find("python3"),
+            std::string::npos);
+  EXPECT_EQ(member_string(top, "runtime"), "python");
+  EXPECT_EQ(top["user"]["uid"].GetUint(), uid);
+  auto evidence = all_evidence(run.result);
+  int ns_pid = top["nsPid"].GetInt();
+  EXPECT_TRUE(mentions_all(evidence, {"pid " + std::to_string(ns_pid) + " ",
+                                      "listening on ", ":8080"}))
+      << join(evidence);
+}
+
+class UnprivilegedScenario : public ::testing::TestWithParam<Scenario> {};
+
+// The tree runs as its scenario specifies (mostly root), entrytrace as 65534:
+// exe, cwd, root and fd/ of root's processes are unreadable.
+TEST_P(UnprivilegedScenario, OtherUsersTree) {
+  SKIP_UNLESS_ROOT();
+  const Scenario& scenario = GetParam();
+  std::string missing;
+  std::vector<std::string> programs = scenario.programs;
+  programs.insert(programs.end(), {"unshare", "ip", "setpriv"});
+  if (!have_programs(programs, &missing)) {
+    GTEST_SKIP() << missing << " is not installed";
+  }
+  UnsharedTree tree(shell_command(scenario.argv));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_GT(tree.init_pid(), 0);
+
+  RunOutput run = run_program(
+      as_nobody({ENTRYTRACE_BINARY, "observe", "--pid",
+                 std::to_string(tree.init_pid()), "--window", "1s"}));
+
+  expect_server_seen_unprivileged(run, scenario.uid);
+  auto lines = diagnostics(run.result);
+  if (scenario.uid != kNobody) {
+    EXPECT_TRUE(mentions(lines, "exe unreadable for")) << join(lines);
+    auto evidence = all_evidence(run.result);
+    EXPECT_TRUE(mentions(evidence, "socket owner found by uid"))
+        << join(evidence);
+  }
+}
+
+// The tree runs as 65534 from its first exec, as entrytrace does: every file
+// is readable, so the result matches the privileged one.
+TEST_P(UnprivilegedScenario, SameUsersTree) {
+  SKIP_UNLESS_ROOT();
+  const Scenario& scenario = GetParam();
+  if (scenario.uid != 0) {
+    GTEST_SKIP() << "switches users, which needs root";
+  }
+  std::string missing;
+  std::vector<std::string> programs = scenario.programs;
+  programs.insert(programs.end(), {"unshare", "ip", "setpriv"});
+  if (!have_programs(programs, &missing)) {
+    GTEST_SKIP() << missing << " is not installed";
+  }
+  UnsharedTree tree(shell_command(as_nobody(scenario.argv)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_GT(tree.init_pid(), 0);
+
+  RunOutput run = run_program(
+      as_nobody({ENTRYTRACE_BINARY, "observe", "--pid",
+                 std::to_string(tree.init_pid()), "--window", "1s"}));
+
+  expect_python_server(run, kNobody, "nobody");
+  auto evidence = all_evidence(run.result);
+  EXPECT_FALSE(mentions(evidence, "socket owner found by uid"))
+      << join(evidence);
+}
+
+INSTANTIATE_TEST_SUITE_P(Wrappers, UnprivilegedScenario,
+                         ::testing::ValuesIn(scenarios()),
+                         [](const auto& info) { return info.param.name; });
+
+// A private procfs mounted hidepid=2 in a new mount namespace. The tree's
+// pid 1 (tini) runs as root and its server as 65534, so an observer as 65534
+// can list only the server.
+class HidepidProc : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "needs root to mount procfs";
+    }
+    std::string missing;
+    if (!have_programs({"tini", "unshare", "ip", "setpriv"}, &missing)) {
+      GTEST_SKIP() << missing << " is not installed";
+    }
+    tree_ = std::make_unique<UnsharedTree>(
+        "tini -- setpriv --reuid=65534 --regid=65534 --clear-groups " +
+        std::string(kServer));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    std::vector<int> pids = tree_->tree_pids();
+    ASSERT_GE(pids.size(), 3u) << "the tree did not start";
+    server_ = pids.back();
+  }
+
+  // Runs entrytrace in a new mount namespace with procfs at a private
+  // mount point, mounted hidepid=2.
+  RunOutput observe_through_hidepid(bool unprivileged) {
+    std::string mount_point =
+        "/tmp/entrytrace-hidepid-" + std::to_string(getpid());
+    std::filesystem::create_directories(mount_point);
+    std::string entrytrace = std::string(ENTRYTRACE_BINARY) +
+                             " observe --window 1s --proc-root " + mount_point +
+                             " --pid " + std::to_string(server_);
+    if (unprivileged) {
+      entrytrace =
+          "setpriv --reuid=65534 --regid=65534 --clear-groups " + entrytrace;
+    }
+    return run_program({"unshare", "--mount", "--propagation", "private",
+                        "/bin/sh", "-c",
+                        "mount -t proc -o hidepid=2 proc " + mount_point +
+                            " && exec " + entrytrace});
+  }
+
+  std::unique_ptr<UnsharedTree> tree_;
+  int server_ = 0;
+};
+
+TEST_F(HidepidProc, UnprivilegedResultMayBeIncomplete) {
+  RunOutput run = observe_through_hidepid(true);
+  expect_server_seen_unprivileged(run, kNobody);
+  auto lines = diagnostics(run.result);
+  EXPECT_TRUE(mentions_all(lines, {"hidepid=", "may be incomplete"}))
+      << join(lines);
+}
+
+TEST_F(HidepidProc, RootIsNotHidden) {
+  RunOutput run = observe_through_hidepid(false);
+  expect_python_server(run, kNobody, "nobody");
+  auto lines = diagnostics(run.result);
+  EXPECT_TRUE(mentions_all(lines, {"hidepid=", "hides nothing"}))
+      << join(lines);
+}
+
+TEST(Observe, TargetOptionsExcludeEachOther) {
+  RunOutput run =
+      run_entrytrace({"observe", "--pid", "1", "--container-id", "abcd"});
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_NE(run.err.find("exclude each other"), std::string::npos) << run.err;
+}
+
+TEST(Observe, UnknownContainerIsUsageError) {
+  RunOutput run = run_entrytrace({"observe", "--container-id", "0ddba11cafe"});
+  EXPECT_EQ(run.exit_status, 2);
+  EXPECT_NE(run.err.find("0ddba11cafe"), std::string::npos) << run.err;
 }
 
 }  // namespace

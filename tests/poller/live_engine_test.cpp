@@ -121,6 +121,10 @@ TEST(LiveEngine, ShellExecChainIsOneIdentity) {
 // millisecond. Seen plus counted misses must account for nearly all.
 TEST(LiveEngine, BurstOfShortLivedChildren) {
   SKIP_UNLESS_ROOT();
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "the capture-rate threshold assumes an optimised build; "
+                  "under AddressSanitizer every read is several times slower";
+#endif
   constexpr int kChildren = 50;
   const std::vector<std::string> argv = {
       "/bin/sh", "-c",

@@ -88,6 +88,24 @@ TEST(ParseInetTable, TcpKeepsListenOnly) {
   EXPECT_EQ(table.listening[1].port, 631);
 }
 
+TEST(ParseInetTable, OwnerUidOfListeningRows) {
+  if (!little_endian()) {
+    GTEST_SKIP() << "cases were recorded on a little-endian host";
+  }
+  std::string row = inet_row("00000000:1F90", "00000000:0000", "0A", "300");
+  // The uid column of inet_row() is 0; this row is owned by uid 65534.
+  std::string nobody_row =
+      "   1: 00000000:1F91 00000000:0000 0A 00000000:00000000 00:00000000 "
+      "00000000 65534        0 301 1 0000000000000000 100 0 0 10 0\n";
+  SocketTable table =
+      parse_inet_table(kInetHeader + row + nobody_row, SocketProtocol::kTcp, 1);
+  ASSERT_EQ(table.listening.size(), 2u);
+  ASSERT_EQ(table.owner_uids.count(300), 1u);
+  EXPECT_EQ(table.owner_uids.at(300), 0u);
+  ASSERT_EQ(table.owner_uids.count(301), 1u);
+  EXPECT_EQ(table.owner_uids.at(301), 65534u);
+}
+
 TEST(ParseInetTable, Tcp6WithMappedAddress) {
   if (!little_endian()) {
     GTEST_SKIP() << "cases were recorded on a little-endian host";

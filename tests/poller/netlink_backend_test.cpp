@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,7 +71,7 @@ TEST(NetlinkBackend, CapturesLiveExecChain) {
   ASSERT_TRUE(capture.ok()) << capture.error().message;
   SCOPED_TRACE(describe(*capture));
 
-  EXPECT_EQ(capture->backend, "netlink");
+  EXPECT_EQ(capture->backend, "netlink+procfs");
   EXPECT_EQ(capture->target.init_host_pid, init_pid);
   EXPECT_EQ(capture->user_names[0], "root");
 
@@ -137,6 +138,46 @@ TEST(NetlinkBackend, IdentityEqualsProcStat) {
   }
   EXPECT_EQ(seen, 3);
   tree->stop(0ms);
+}
+
+// With a 100 ms tick, a child living 30 ms would be caught by the procfs
+// engine alone only when a tick fell inside its life. Its fork and exec
+// events make the engine read it at once:
+//   sh (ns 1) ──fork+exec──> sleep 0.03   (twice, 200 ms apart)
+TEST(NetlinkBackend, EventsReadShortChildAtOnce) {
+  MAKE_NETLINK_OR_SKIP(backend);
+  EXPECT_EQ((*backend)->name(), "netlink+procfs");
+  const Argv shell = {"/bin/sh", "-c",
+                      "sleep 0.2; sleep 0.03; sleep 0.2; sleep 0.03; "
+                      "sleep 0.2"};
+  Result<LaunchedTree> tree = launch(LaunchOptions{shell, true});
+  ASSERT_TRUE(tree.ok()) << tree.error().message;
+  Result<Target> target = resolve_target("/proc", tree->host_pid());
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  CaptureOptions options;
+  options.window = 1000ms;
+  options.interval = 100ms;
+  options.hot_interval = 100ms;
+  options.on_first_scan = [&] { (void)tree->release(); };
+  Result<Capture> capture = (*backend)->capture(*target, options);
+  tree->stop(0ms);
+  ASSERT_TRUE(capture.ok()) << capture.error().message;
+  SCOPED_TRACE(describe(*capture));
+
+  EXPECT_EQ(capture->backend, "netlink+procfs");
+  std::set<ProcessId> short_children;
+  for (const Observation& observation : capture->observations) {
+    if (observation.snapshot &&
+        observation.snapshot->image.argv == Argv{"sleep", "0.03"}) {
+      short_children.insert(observation.process);
+    }
+  }
+  EXPECT_EQ(short_children.size(), 2u);
+  bool woke = false;
+  for (const std::string& line : capture->evidence) {
+    woke |= line.starts_with("process events woke the capture");
+  }
+  EXPECT_TRUE(woke);
 }
 
 TEST(NetlinkBackend, RejectsRecordedProcRoot) {

@@ -111,11 +111,97 @@ TEST(BackoffCap, GrowsWithTrackedProcesses) {
     size_t processes;
     int64_t cap_us;
   };
+  params.backoff_max_us = 20'000;
   for (Case c : {Case{0, 20'000}, Case{10, 20'000}, Case{100, 20'000},
                  Case{101, 20'200}, Case{1'000, 200'000}}) {
     SCOPED_TRACE(std::to_string(c.processes) + " processes");
     EXPECT_EQ(backoff_cap_us(params, c.processes), c.cap_us);
   }
+}
+
+TEST(BackoffCap, DefaultIsLongerThanTheTailByFar) {
+  ReadScheduleParams params;
+  EXPECT_EQ(backoff_cap_us(params, 50), 150'000);
+  EXPECT_EQ(backoff_cap_us(params, 1'000), 200'000);
+}
+
+TEST(ReadSchedule, WakeMakesBackedOffProcessDue) {
+  ReadScheduleParams params;
+  ReadSchedule schedule(0);
+  schedule.record_read(params, 0, true, false, 20'000);
+  schedule.record_read(params, 2'000, false, false, 20'000);
+  ASSERT_EQ(schedule.next_due_us(), 3'000);
+  schedule.record_read(params, 3'000, false, false, 20'000);
+  ASSERT_FALSE(schedule.due(4'000));
+
+  schedule.wake(4'000);
+  EXPECT_TRUE(schedule.due(4'000));
+  EXPECT_FALSE(schedule.hot());
+  // The backoff goes on from where it was: 4 ms after this read.
+  schedule.record_read(params, 4'000, false, false, 20'000);
+  EXPECT_EQ(schedule.next_due_us(), 8'000);
+}
+
+TEST(ReadSchedule, WakeLeavesStoppedProcessStopped) {
+  ReadSchedule schedule(0);
+  schedule.stop();
+  schedule.wake(1'000);
+  EXPECT_FALSE(schedule.due(1'000));
+}
+
+TEST(ReadSchedule, WakeNeverDelays) {
+  ReadScheduleParams params;
+  ReadSchedule schedule(0);
+  schedule.record_read(params, 0, true, false, 20'000);
+  schedule.record_read(params, 2'000, false, false, 20'000);
+  schedule.wake(5'000);
+  EXPECT_EQ(schedule.next_due_us(), 3'000);
+}
+
+TEST(SocketSchedule, DueAtOnceThenDoublesToCap) {
+  ReadScheduleParams params;
+  params.socket_first_us = 50'000;
+  params.socket_max_us = 300'000;
+  SocketSchedule schedule;
+  EXPECT_TRUE(schedule.due(0));
+  struct Case {
+    int64_t read_us;
+    int64_t next_due_us;
+  };
+  for (Case c : {Case{0, 50'000}, Case{50'000, 150'000}, Case{150'000, 350'000},
+                 Case{350'000, 650'000}, Case{650'000, 950'000}}) {
+    SCOPED_TRACE("read at " + std::to_string(c.read_us) + " us");
+    ASSERT_TRUE(schedule.due(c.read_us));
+    schedule.record_read(params, c.read_us, false);
+    EXPECT_EQ(schedule.next_due_us(), c.next_due_us);
+  }
+}
+
+TEST(SocketSchedule, ChangeFallsBackToFirstSpacing) {
+  ReadScheduleParams params;
+  params.socket_first_us = 50'000;
+  params.socket_max_us = 1'000'000;
+  SocketSchedule schedule;
+  schedule.record_read(params, 0, false);
+  schedule.record_read(params, 50'000, false);
+  schedule.record_read(params, 150'000, false);
+  ASSERT_EQ(schedule.next_due_us(), 350'000);
+  // A new listener: the next read comes after the first spacing again.
+  schedule.record_read(params, 350'000, true);
+  EXPECT_EQ(schedule.next_due_us(), 400'000);
+}
+
+TEST(SocketSchedule, RestartMakesItDueNow) {
+  ReadScheduleParams params;
+  SocketSchedule schedule;
+  schedule.record_read(params, 0, false);
+  schedule.record_read(params, params.socket_first_us, false);
+  ASSERT_FALSE(schedule.due(params.socket_first_us + 1));
+  // An exec: the new program is read at the next round.
+  schedule.restart(params.socket_first_us + 1);
+  EXPECT_TRUE(schedule.due(params.socket_first_us + 1));
+  schedule.record_read(params, params.socket_first_us + 1, false);
+  EXPECT_EQ(schedule.next_due_us(), 2 * params.socket_first_us + 1);
 }
 
 }  // namespace

@@ -1,0 +1,58 @@
+// Opening files of the target (its /etc/passwd, scripts, configurations)
+// through /proc/<pid>/root. A symbolic link inside the target is resolved as
+// the target would resolve it. An absolute link starts again at the target's
+// root and ".." stops at it, so no link in the target reaches a host file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "poller/unique_fd.h"
+
+namespace entrytrace {
+
+// The maximum number of symbolic links followed in one resolution, the same
+// limit as the kernel's (MAXSYMLINKS, 40).
+inline constexpr int kMaxSymlinks = 40;
+
+// Environment variable that, set to "1", makes open_in_root() use the
+// fallback resolver even where openat2(2) exists, so tests run both paths.
+inline constexpr const char* kForceNoOpenat2Env = "ENTRYTRACE_FORCE_NO_OPENAT2";
+
+// openat2 with RESOLVE_IN_ROOT fails with EAGAIN when a concurrent rename
+// could have let ".." escape; the call is repeated this many times in all.
+inline constexpr int kOpenat2Attempts = 3;
+
+// Opens path read-only below root_fd as if root_fd were "/". Uses openat2(2)
+// with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (Linux 5.6 and later), and
+// open_by_walk_in_root() when openat2 fails with ENOSYS or kForceNoOpenat2Env
+// is set. Returns an Error naming path and errno: ENOENT when a component is
+// missing, ELOOP when more than kMaxSymlinks links are followed. openat2
+// also fails with ELOOP at a magic link (such as /proc/<pid>/root inside the
+// target), which the fallback reads as a plain link below root_fd, and with
+// EAGAIN when a rename raced with ".." on every one of kOpenat2Attempts.
+Result<UniqueFd> open_in_root(int root_fd, std::string_view path);
+
+// The fallback resolver: walks path one component at a time with
+// O_PATH | O_NOFOLLOW, reads each symbolic link and resolves it itself, an
+// absolute target from root_fd and a relative one from the link's
+// directory. ".." goes back to the previous directory of the walk and stays
+// at root_fd when there is none. The last component is opened O_RDONLY with
+// O_NOFOLLOW, so an entry replaced by a link after the walk fails with
+// ELOOP instead of being followed.
+// NOTE: a mount inside the root that binds a directory of the host is
+// entered like any directory; openat2 with RESOLVE_IN_ROOT does the same.
+Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path);
+
+// Reads at most max_bytes of path in the root of a process: opens
+// <proc_root>/<host_pid>/root, then path through open_in_root(). Errors name
+// the root directory and the path; EACCES on the root means the caller lacks
+// ptrace access to the process (CAP_SYS_PTRACE, or the same uid).
+Result<std::string> read_target_file(const std::string& proc_root,
+                                     int32_t host_pid, std::string_view path,
+                                     size_t max_bytes);
+
+}  // namespace entrytrace
