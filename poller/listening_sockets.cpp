@@ -1,5 +1,7 @@
 #include "poller/listening_sockets.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 
@@ -67,6 +69,25 @@ Result<std::vector<ListeningSocket>> ListeningSocketScanner::scan(
 
 Result<std::vector<ListeningSocketScanner::OwnedSocket>>
 ListeningSocketScanner::scan_owners(const PidDirectory& dir) {
+  // procfs creates the net/ entries per network namespace, so the inode of
+  // net/tcp identifies the namespace where ns/net is unreadable.
+  struct stat table_stat {};
+  if (fstatat(dir.fd(), "net/tcp", &table_stat, 0) != 0) {
+    return read_owners(dir);
+  }
+  auto cached = owners_.find(table_stat.st_ino);
+  if (cached != owners_.end()) {
+    return cached->second;
+  }
+  Result<std::vector<OwnedSocket>> owned = read_owners(dir);
+  if (owned) {
+    owners_[table_stat.st_ino] = *owned;
+  }
+  return owned;
+}
+
+Result<std::vector<ListeningSocketScanner::OwnedSocket>>
+ListeningSocketScanner::read_owners(const PidDirectory& dir) {
   std::vector<OwnedSocket> owned;
   for (const TableFile& file : kTables) {
     if (file.protocol == SocketProtocol::kUnix) {

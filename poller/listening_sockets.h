@@ -17,7 +17,10 @@ namespace entrytrace {
 class ListeningSocketScanner {
  public:
   // Starts a round: the tables read in the previous round are dropped.
-  void begin_round() { tables_.clear(); }
+  void begin_round() {
+    tables_.clear();
+    owners_.clear();
+  }
 
   // Returns the listening sockets the process holds, sorted. The first
   // process of a network namespace in a round that holds any socket also
@@ -35,7 +38,9 @@ class ListeningSocketScanner {
   // namespace with their owners' uids, read through its own net/ directory.
   // Needs neither ns/net nor fd/, so it works without ptrace access to the
   // process. net_ns is 0 in the sockets returned, because ns/net may be
-  // unreadable. Returns an Error naming the table that cannot be read.
+  // unreadable. The tables are read once per namespace and round: processes
+  // whose net/tcp has the same inode share a namespace. Returns an Error
+  // naming the table that cannot be read.
   Result<std::vector<OwnedSocket>> scan_owners(const PidDirectory& dir);
 
   // Table rows that could not be parsed, over all rounds.
@@ -43,10 +48,14 @@ class ListeningSocketScanner {
 
  private:
   Status load_tables(const PidDirectory& dir, uint64_t net_ns);
+  Result<std::vector<OwnedSocket>> read_owners(const PidDirectory& dir);
   const ListeningSocket* find(uint64_t net_ns, uint64_t inode) const;
 
   // Network namespace inode -> socket inode -> listening socket.
   std::map<uint64_t, std::map<uint64_t, ListeningSocket>> tables_;
+  // Inode of a net/tcp file -> the owned sockets of that namespace, for
+  // the current round.
+  std::map<uint64_t, std::vector<OwnedSocket>> owners_;
   int invalid_rows_ = 0;
 };
 
