@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "poller/proc_parse.h"
+#include "poller/target_root.h"
 #include "poller/unique_fd.h"
 
 namespace entrytrace {
@@ -67,47 +68,17 @@ bool same_reading(const ProcessSnapshot& a, const ProcessSnapshot& b) {
          same_image(a.image, b.image);
 }
 
-// Opens path below root_fd as if root_fd were "/", so that a symbolic link
-// inside the target's root cannot lead out of it.
-Result<UniqueFd> open_in_root(int root_fd, const char* path) {
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-  if (fd < 0) {
-    return system_error(path, errno);
-  }
-  return UniqueFd(static_cast<int>(fd));
-}
-
-// Reads the target's /etc/passwd through <proc_root>/<pid>/root.
+// Reads the target's /etc/passwd through its root, so that a symbolic link
+// in the target cannot lead to a host file. Files over 1 MiB are cut.
 Result<PasswdEntries> read_target_passwd(const std::string& proc_root,
                                          int32_t host_pid) {
-  std::string root = proc_root + "/" + std::to_string(host_pid) + "/root";
-  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.valid()) {
-    return system_error(root, errno);
+  constexpr size_t kMaxPasswdBytes = 1 << 20;
+  Result<std::string> text =
+      read_target_file(proc_root, host_pid, "/etc/passwd", kMaxPasswdBytes);
+  if (!text) {
+    return text.error();
   }
-  Result<UniqueFd> file = open_in_root(root_fd.get(), "etc/passwd");
-  if (!file) {
-    return Error{root + "/" + file.error().message, file.error().errno_value};
-  }
-  std::string text;
-  char buffer[8192];
-  while (true) {
-    ssize_t count = ::read(file->get(), buffer, sizeof(buffer));
-    if (count < 0 && errno == EINTR) {
-      continue;
-    }
-    if (count < 0) {
-      return system_error(root + "/etc/passwd", errno);
-    }
-    if (count == 0) {
-      break;
-    }
-    text.append(buffer, count);
-  }
-  return parse_passwd(text);
+  return parse_passwd(*text);
 }
 
 }  // namespace
