@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -375,6 +375,44 @@ TEST(Observe, MissingPidIsUsageError) {
   EXPECT_EQ(run.exit_status, 2);
   EXPECT_NE(run.err.find("999999999"), std::string::npos) << run.err;
   EXPECT_TRUE(run.out.empty()) << run.out;
+}
+
+// A PID namespace nested in the target: its processes belong to the
+// target, with their pids as the target's namespace numbers them.
+//
+//   sh (1) -exec-> sleep 5 (1)
+//    `- unshare (2) --clone--> sleep 7 (3; pid 1 of the nested namespace)
+TEST(Run, NestedNamespaceUsesTargetPids) {
+  SKIP_UNLESS_ROOT();
+  RunOutput run =
+      run_entrytrace({"run", "--window", "1500ms", "--", "/bin/sh", "-c",
+                      "unshare --pid --fork sleep 7 & exec sleep 5"});
+  ASSERT_TRUE(run.json_ok()) << run.out << run.err;
+
+  int unshare_pid = 0;
+  int nested_pid = 0;
+  int nested_ppid = 0;
+  for (const auto& node : run.result["execGraph"]["nodes"].GetArray()) {
+    const auto& argv = node["argv"];
+    if (argv.Size() == 0) {
+      continue;
+    }
+    std::string first = argv[0].GetString();
+    std::string last = argv[argv.Size() - 1].GetString();
+    if (first == "unshare") {
+      unshare_pid = node["nsPid"].GetInt();
+    }
+    if (first == "sleep" && last == "7") {
+      nested_pid = node["nsPid"].GetInt();
+      nested_ppid = node["ppid"].GetInt();
+    }
+  }
+  ASSERT_GT(unshare_pid, 1) << run.out;
+  ASSERT_GT(nested_pid, 1) << "the nested process is missing or numbered "
+                              "by its own namespace:\n"
+                           << run.out;
+  EXPECT_NE(nested_pid, unshare_pid);
+  EXPECT_EQ(nested_ppid, unshare_pid);
 }
 
 TEST(Run, TargetExitingEarlyIsReported) {
