@@ -1,6 +1,6 @@
 // Observations: the contract between capture backends and everything after
-// them. A backend turns the target's processes into a Capture (a list of
-// timestamped observations plus what it learned about the target); the
+// them. A backend turns the target's processes into a Capture, a list of
+// timestamped observations plus what it learned about the target. The
 // graph, scoring and detectors read only this, so a recorded Capture
 // replays with no live process and no privilege.
 #pragma once
@@ -50,7 +50,7 @@ struct ProcessImage {
   bool operator==(const ProcessImage&) const = default;
 };
 
-// What a backend read of one process image.
+// The fields a backend read of one process image.
 struct ProcessSnapshot {
   ProcessId id;
   // Pid inside the target's PID namespace: the NStgid entry at the target
@@ -99,13 +99,13 @@ std::string describe_socket(const ListeningSocket& socket);
 const char* protocol_name(SocketProtocol protocol);
 
 enum class ObservationKind {
-  // First sight of a process; snapshot holds its image at that time.
+  // First sight of a process. The snapshot contains its image at that time.
   kProcessSeen,
-  // Same identity, new image (an exec); snapshot holds the new image.
+  // Same identity, new image (an exec). The snapshot contains the new image.
   kImageChanged,
   // The process is gone (reaped, or a zombie was seen).
   kProcessExited,
-  // The complete set of listening sockets the process holds now.
+  // The complete set of listening sockets the process has open now.
   kSocketsSeen,
 };
 
@@ -124,7 +124,8 @@ struct Observation {
 
 // The target as resolved by the backend.
 struct TargetInfo {
-  // How the user named it, for example "pid 4242" or "run: tini -- sh".
+  // The target as the user named it, for example "pid 4242" or
+  // "run: tini -- sh".
   std::string description;
   // Inode of the target PID namespace and its depth (0 = initial).
   uint64_t pid_ns = 0;
