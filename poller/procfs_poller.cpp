@@ -204,6 +204,10 @@ void ProcfsPoller::examine_new(PidDirectory dir, uint64_t dir_inode,
   // The parent first, so that its membership and image are known.
   examine(status->ppid, Reason::kParent, now_us);
 
+  // NOTE: in a target at depth 0 (the host's PID namespace) kernel threads
+  // are members: they are reported with an empty argv, and probably keep
+  // the engine on its short tick. Their PF_KTHREAD flag (stat field 9)
+  // would let them be skipped.
   Membership membership = decide_membership(dir, *status, now_us);
   if (membership != Membership::kMember) {
     pids_[pid] = PidState{PidKind::kOutside, dir_inode};
