@@ -12,6 +12,7 @@ namespace {
 // there, counted from 0.
 constexpr size_t kStateIndex = 0;   // field 3
 constexpr size_t kPpidIndex = 1;    // field 4
+constexpr size_t kFlagsIndex = 6;   // field 9, flags
 constexpr size_t kStartIndex = 19;  // field 22, starttime
 constexpr size_t kStackIndex = 25;  // field 28, startstack
 
@@ -118,6 +119,9 @@ Result<StatFields> parse_stat(std::string_view text) {
   fields.state = rest[kStateIndex][0];
   if (!parse_decimal(rest[kPpidIndex], fields.ppid)) {
     return stat_error("ppid is not a number", text);
+  }
+  if (!parse_decimal(rest[kFlagsIndex], fields.flags)) {
+    return stat_error("flags is not a number", text);
   }
   if (!parse_decimal(rest[kStartIndex], fields.start_ticks)) {
     return stat_error("starttime is not a number", text);

@@ -28,6 +28,11 @@ struct StatFields {
   uint64_t start_ticks = 0;
   // Field 28: 0 when the reader lacks ptrace access to the process.
   uint64_t start_stack = 0;
+  // Field 9: the kernel's PF_* flags of the task.
+  uint32_t flags = 0;
+
+  // True for a kernel thread (PF_KTHREAD).
+  bool is_kernel_thread() const { return (flags & 0x00200000U) != 0; }
 };
 
 // Parses /proc/<pid>/stat. Returns an Error when the parentheses around comm

@@ -12,6 +12,17 @@
 namespace entrytrace {
 namespace {
 
+// True when stat of dir shows PF_KTHREAD. An unreadable or unparsable stat
+// counts as not a kernel thread, so the process is examined as usual.
+bool is_kernel_thread(const PidDirectory& dir) {
+  Result<std::string> text = dir.read_file("stat");
+  if (!text) {
+    return false;
+  }
+  Result<StatFields> stat = parse_stat(*text);
+  return stat && stat->is_kernel_thread();
+}
+
 // Reads of a process caught between the two stack-start assignments of
 // the ELF loader before the stack start is taken as final.
 constexpr int kUnsettledStackRereads = 3;
@@ -204,10 +215,13 @@ void ProcfsPoller::examine_new(PidDirectory dir, uint64_t dir_inode,
   // The parent first, so that its membership and image are known.
   examine(status->ppid, Reason::kParent, now_us);
 
-  // NOTE: in a target at depth 0 (the host's PID namespace) kernel threads
-  // are members: they are reported with an empty argv, and probably keep
-  // the engine on its short tick. Their PF_KTHREAD flag (stat field 9)
-  // would let them be skipped.
+  // Kernel threads exist only in the initial PID namespace, so only a
+  // depth-0 target lists them, and they are never part of a workload.
+  if (scope_.target().pid_ns_depth == 0 && is_kernel_thread(dir)) {
+    pids_[pid] = PidState{PidKind::kOutside, dir_inode};
+    return;
+  }
+
   Membership membership = decide_membership(dir, *status, now_us);
   if (membership != Membership::kMember) {
     pids_[pid] = PidState{PidKind::kOutside, dir_inode};

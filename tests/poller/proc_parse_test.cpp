@@ -298,3 +298,30 @@ TEST(FindHidepidOption, ProcMounts) {
 
 }  // namespace
 }  // namespace entrytrace
+
+namespace entrytrace {
+namespace {
+
+TEST(ParseStat, KernelThreadFlag) {
+  // kthreadd; 2129984 = 0x208040 includes PF_KTHREAD (0x00200000).
+  const char* kthread =
+      "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 2 0 0 "
+      "18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 1 0 0 0 0 0 "
+      "0 0 0 0 0 0 0 0\n";
+  auto parsed = parse_stat(kthread);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->flags, 2129984u);
+  EXPECT_TRUE(parsed->is_kernel_thread());
+
+  // A user process: 4194560 = 0x400100, no PF_KTHREAD.
+  const char* user =
+      "4242 (python3) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 1 0 0 20 0 1 0 "
+      "500 10000000 2000 18446744073709551615 1 1 140737488347136 0 0 0 0 0 "
+      "0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+  auto user_parsed = parse_stat(user);
+  ASSERT_TRUE(user_parsed.ok()) << user_parsed.error().message;
+  EXPECT_FALSE(user_parsed->is_kernel_thread());
+}
+
+}  // namespace
+}  // namespace entrytrace
