@@ -116,8 +116,8 @@ Result<std::vector<std::string>> demo_argv() {
       "exec /usr/bin/python3 -m http.server 8080 --directory /usr/share/doc"};
 }
 
-// A capture that holds nothing but the reason live capture failed, so that
-// the result still says why it is empty.
+// Builds a capture that contains only the reason live capture failed, so
+// that the result still says why it is empty.
 Capture failed_capture(const std::string& description,
                        const std::string& reason) {
   Capture capture;

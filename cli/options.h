@@ -53,8 +53,8 @@ struct Options {
   std::string log_level = "warn";
 };
 
-// What parse_options decided: run with these options, or exit now with a
-// status after printing help or a version (exit 0) or an error (exit 2).
+// The outcome of parse_options: options to run with, or an exit status after
+// help or a version was printed (0) or an error was reported (2).
 struct ParsedOptions {
   std::optional<Options> options;
   int exit_status = 0;

@@ -213,7 +213,7 @@ Result<std::vector<std::string>> read_strings(const Value& object,
   std::vector<std::string> items;
   for (const auto& item : (*value)->GetArray()) {
     if (!item.IsString()) {
-      return Error{where + "." + name + " holds a non-string element"};
+      return Error{where + "." + name + " contains a non-string element"};
     }
     items.emplace_back(item.GetString(), item.GetStringLength());
   }
@@ -337,8 +337,8 @@ Result<ListeningSocket> parse_socket(const Value& value,
     }
     socket.owner_uid = owner_uid;
   }
-  auto parsed = parse_enum(protocol, kProtocols, protocol_name,
-                           where + ".protocol");
+  auto parsed =
+      parse_enum(protocol, kProtocols, protocol_name, where + ".protocol");
   if (!parsed) {
     return parsed.error();
   }
@@ -379,7 +379,8 @@ Result<Observation> parse_observation(const Value& value,
   if (r.error()) {
     return *r.error();
   }
-  auto parsed = parse_enum(kind, kKinds, observation_kind_name, where + ".kind");
+  auto parsed =
+      parse_enum(kind, kKinds, observation_kind_name, where + ".kind");
   if (!parsed) {
     return parsed.error();
   }

@@ -27,7 +27,7 @@ struct ProcessId {
 // One program image of a process, as read after its latest exec.
 struct ProcessImage {
   // Target of /proc/<pid>/exe with one trailing " (deleted)" removed. The
-  // path is as the process sees it, relative to its own root. Empty when
+  // path is relative to the process's own root, not the host's. Empty when
   // exe_known is false (EACCES, kernel thread, exited).
   std::string exe;
   bool exe_known = false;

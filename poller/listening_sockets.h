@@ -22,7 +22,7 @@ class ListeningSocketScanner {
     owners_.clear();
   }
 
-  // Returns the listening sockets the process holds, sorted. The first
+  // Returns the listening sockets the process has open, sorted. The first
   // process of a network namespace in a round that holds any socket also
   // loads that namespace's tables through its own net/ directory. Returns
   // an Error when fd/, ns/net or the tables cannot be read
