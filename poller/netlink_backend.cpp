@@ -21,8 +21,8 @@
 
 #include "common/log.h"
 #include "poller/proc_parse.h"
-#include "poller/target_root.h"
-#include "poller/unique_fd.h"
+#include "common/target_root.h"
+#include "common/unique_fd.h"
 
 namespace entrytrace {
 namespace {

@@ -16,7 +16,7 @@
 #include "common/observation.h"
 #include "common/result.h"
 #include "poller/proc_parse.h"
-#include "poller/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace entrytrace {
 

@@ -24,7 +24,7 @@
 #include "poller/pid_counter.h"
 #include "poller/proc_parse.h"
 #include "poller/procfs_poller.h"
-#include "poller/target_root.h"
+#include "common/target_root.h"
 
 namespace entrytrace {
 namespace {

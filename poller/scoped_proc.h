@@ -12,7 +12,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "poller/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace entrytrace {
 

@@ -24,7 +24,7 @@
 #include "poller/netlink_backend.h"
 #include "poller/proc_parse.h"
 #include "poller/proc_reader.h"
-#include "poller/unique_fd.h"
+#include "common/unique_fd.h"
 
 // Generated at build time by bpftool gen skeleton (see ebpf.cmake).
 #include "entrytrace.skel.h"

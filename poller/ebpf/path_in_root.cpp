@@ -8,7 +8,7 @@
 #include <deque>
 #include <vector>
 
-#include "poller/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace entrytrace {
 namespace {

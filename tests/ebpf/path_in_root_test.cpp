@@ -21,7 +21,7 @@
 #include <fstream>
 #include <string>
 
-#include "poller/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace entrytrace {
 namespace {

@@ -1,7 +1,7 @@
 // Opening files inside a target's root: symbolic links and ".." chains that
 // aim at a host file must resolve inside the root. Every case runs with
 // openat2 and with the fallback resolver (ENTRYTRACE_FORCE_NO_OPENAT2=1).
-#include "poller/target_root.h"
+#include "common/target_root.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "poller/target_root.h"
+#include "common/target_root.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "poller/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace entrytrace {
 
