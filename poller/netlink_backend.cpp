@@ -20,9 +20,9 @@
 #include <utility>
 
 #include "common/log.h"
-#include "poller/proc_parse.h"
 #include "common/target_root.h"
 #include "common/unique_fd.h"
+#include "poller/proc_parse.h"
 
 namespace entrytrace {
 namespace {
@@ -238,6 +238,9 @@ void EventCapture::on_fork(ProcessSnapshot child, uint64_t event_ns,
     }
     mark_exited(*known, event_ns);
   }
+  if (leave_out_child(pid, child.host_ppid)) {
+    return;
+  }
   const Tracked* parent = find_live(child.host_ppid);
   if (!read_ns && parent != nullptr) {
     child.image = parent->latest.image;
@@ -245,10 +248,15 @@ void EventCapture::on_fork(ProcessSnapshot child, uint64_t event_ns,
     // The parent is outside the target (it joined the namespace with
     // setns), so its image is unknown and the child's is read instead.
     uint64_t now_ns = monotonic_ns();
-    if (std::optional<Reading> reading = read_member(pid)) {
+    std::optional<Reading> reading = read_member(pid);
+    if (reading) {
       child.image = std::move(reading->snapshot.image);
       child.unreadable = std::move(reading->snapshot.unreadable);
       read_ns = now_ns;
+    } else if (filtering()) {
+      // Outside the target's conditions, or gone before they could be
+      // checked.
+      return;
     }
   }
   bool parent_known = parent != nullptr;
@@ -261,6 +269,12 @@ void EventCapture::on_exec(ProcessSnapshot snapshot, uint64_t event_ns,
                            uint64_t read_ns) {
   Tracked* process = find_live(snapshot.id.host_pid);
   if (process == nullptr || process->latest.id != snapshot.id) {
+    if (left_out_.count(snapshot.id.host_pid) != 0) {
+      return;
+    }
+    if (filtering() && !read_member(snapshot.id.host_pid)) {
+      return;  // outside the target's conditions, or gone unchecked
+    }
     if (process != nullptr) {
       mark_exited(*process, event_ns);
     }
@@ -291,7 +305,19 @@ void EventCapture::on_exec(ProcessSnapshot snapshot, uint64_t event_ns,
        process->latest);
 }
 
+// A child of a process that the target's conditions left out is left out
+// too: it inherits the cgroup, and a child of entrytrace is entrytrace's.
+bool EventCapture::leave_out_child(int32_t pid, int32_t parent_pid) {
+  if (left_out_.count(parent_pid) == 0) {
+    return false;
+  }
+  left_out_.insert(pid);
+  ++left_out_children_;
+  return true;
+}
+
 void EventCapture::on_exit(int32_t host_pid, uint64_t event_ns) {
+  left_out_.erase(host_pid);
   if (Tracked* process = find_live(host_pid)) {
     mark_exited(*process, event_ns);
   }
@@ -331,6 +357,14 @@ std::optional<EventCapture::Reading> EventCapture::read_member(
     membership = scope_.may_be_nested(*status) && find_live(status->ppid)
                      ? Membership::kMember
                      : Membership::kOutside;
+  }
+  if (membership == Membership::kMember && filtering()) {
+    membership = left_out_.count(status->ppid) != 0
+                     ? Membership::kOutside
+                     : scope_.filter(*dir, *status);
+    if (membership != Membership::kMember) {
+      left_out_.insert(host_pid);
+    }
   }
   if (membership != Membership::kMember) {
     outsiders_[host_pid] = dir_stat.st_ino;
@@ -583,6 +617,14 @@ std::vector<std::string> EventCapture::summary_lines() const {
         count_phrase(exe_unknown_changed_, "exe path", "exe paths") +
         " left unknown because the process exec'd again while /proc/<pid> "
         "was read");
+  }
+  for (std::string& line : scope_.diagnostics()) {
+    lines.push_back(std::move(line));
+  }
+  if (left_out_children_ > 0) {
+    lines.push_back(count_phrase(left_out_children_, "process", "processes") +
+                    " left out as children of processes outside the target's "
+                    "conditions");
   }
   if (listing_failures_ > 0) {
     lines.push_back("listing the proc root failed " +

@@ -114,6 +114,13 @@ class EventCapture {
   const Tracked* find_live(int32_t host_pid) const;
   Tracked* find_live(int32_t host_pid);
   bool is_launcher_stub(const ProcessSnapshot& snapshot) const;
+  // True when the target has conditions on top of its namespace (a cgroup,
+  // or entrytrace itself left out), which the kernel-side filter of an
+  // event backend does not apply.
+  bool filtering() const {
+    return target_.cgroup_filter.has_value() || target_.excluded_pid != 0;
+  }
+  bool leave_out_child(int32_t pid, int32_t parent_pid);
   void scan_member(const PidDirectory& dir, const StatFields& stat,
                    uint64_t now_ns);
   void mark_exe_if_changed(const PidDirectory& dir, const StatFields& stat,
@@ -140,6 +147,11 @@ class EventCapture {
   std::map<int32_t, Tracked> processes_;
   // Pid -> inode of its /proc directory, for processes outside the target.
   std::map<int32_t, uint64_t> outsiders_;
+  // Live processes of the target namespace that its conditions left out.
+  // Their children are left out by lineage, even when they exit before
+  // /proc can be read.
+  std::set<int32_t> left_out_;
+  int left_out_children_ = 0;
   std::vector<Observation> observations_;
   int32_t init_host_pid_ = 0;
 

@@ -683,20 +683,8 @@ void ProcfsPoller::note_unreadable(const ProcessId& id,
 
 void ProcfsPoller::add_scope_diagnostics(
     std::vector<std::string>& lines) const {
-  if (scope_.excluded_processes() > 0) {
-    lines.push_back(
-        count_phrase(scope_.excluded_processes(), "process", "processes") +
-        " of the target namespace left out: entrytrace itself and its "
-        "children");
-  }
-  if (scope_.outside_cgroup() > 0) {
-    lines.push_back(
-        count_phrase(scope_.outside_cgroup(), "process", "processes") +
-        " of the target PID namespace left out: not in the target's cgroup");
-  }
-  for (const auto& [message, count] : scope_.cgroup_errors()) {
-    lines.push_back(count_phrase(count, "process", "processes") +
-                    " left out: cgroup unreadable: " + message);
+  for (std::string& line : scope_.diagnostics()) {
+    lines.push_back(std::move(line));
   }
 }
 

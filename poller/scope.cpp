@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/phrases.h"
 
 namespace entrytrace {
 namespace {
@@ -272,6 +273,25 @@ int32_t NamespaceScope::ns_pid(const StatusFields& status) const {
     return 0;
   }
   return status.ns_tgid[depth];
+}
+
+std::vector<std::string> NamespaceScope::diagnostics() const {
+  std::vector<std::string> lines;
+  if (excluded_count_ > 0) {
+    lines.push_back(count_phrase(excluded_count_, "process", "processes") +
+                    " of the target namespace left out: entrytrace itself "
+                    "and its children");
+  }
+  if (outside_cgroup_ > 0) {
+    lines.push_back(
+        count_phrase(outside_cgroup_, "process", "processes") +
+        " of the target PID namespace left out: not in the target's cgroup");
+  }
+  for (const auto& [message, count] : cgroup_errors_) {
+    lines.push_back(count_phrase(count, "process", "processes") +
+                    " left out: cgroup unreadable: " + message);
+  }
+  return lines;
 }
 
 }  // namespace entrytrace

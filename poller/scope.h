@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "poller/capture.h"
 #include "poller/proc_parse.h"
@@ -43,6 +44,9 @@ class NamespaceScope {
   // read, else kMember. Call it once per new process, parents first, because
   // descendants are found by their parent's pid.
   Membership filter(const PidDirectory& dir, const StatusFields& status);
+
+  // One line for each reason filter() left processes out.
+  std::vector<std::string> diagnostics() const;
 
   // Processes left out by filter(), for the diagnostics.
   int excluded_processes() const { return excluded_count_; }

@@ -18,13 +18,13 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "poller/capture.h"
 #include "poller/ebpf/entrytrace_events.h"
 #include "poller/ebpf/path_in_root.h"
 #include "poller/netlink_backend.h"
 #include "poller/proc_parse.h"
 #include "poller/proc_reader.h"
-#include "common/unique_fd.h"
 
 // Generated at build time by bpftool gen skeleton (see ebpf.cmake).
 #include "entrytrace.skel.h"
@@ -472,12 +472,9 @@ Result<Capture> EbpfBackend::capture(const Target& target,
     return Error{"the eBPF backend needs the live /proc, not " +
                  options.proc_root};
   }
-  // TODO: the kernel-side filter knows PID namespaces only; a cgroup filter
-  // and leaving entrytrace itself out are implemented by the procfs engine.
-  if (target.cgroup_filter || target.excluded_pid != 0) {
-    return Error{"the eBPF backend cannot yet restrict a target to a cgroup "
-                 "or leave entrytrace itself out"};
-  }
+  // The kernel-side filter knows PID namespaces only. EventCapture applies
+  // a cgroup filter and leaves entrytrace out when it first reads a process
+  // from /proc, and leaves out the children of what it left out.
   counters_ = Counters{};
   counters_.dropped = skeleton_->bss->dropped_events;
 

@@ -566,11 +566,6 @@ class CgroupTree : public ::testing::Test {
     if (mount_.empty()) {
       GTEST_SKIP() << "no cgroup2 hierarchy is mounted";
     }
-    const char* backend = std::getenv("ENTRYTRACE_TEST_BACKEND");
-    if (backend != nullptr && std::string(backend) == "ebpf") {
-      GTEST_SKIP() << "the eBPF backend cannot yet restrict a target to a "
-                      "cgroup; auto selection uses procfs for such targets";
-    }
 
     base_ = std::make_unique<TestCgroup>(mount_ + "/entrytrace-itest-" +
                                          std::to_string(getpid()));
