@@ -761,6 +761,42 @@ TEST_P(UnprivilegedScenario, SameUsersTree) {
       << join(evidence);
 }
 
+// entrytrace as 65534 inside the tree's PID and mount namespaces, with no
+// target, as an unprivileged sidecar sharing the pod's PID namespace runs:
+// it watches its own namespace and leaves itself out.
+TEST_P(UnprivilegedScenario, SidecarInTargetNamespace) {
+  SKIP_UNLESS_ROOT();
+  const Scenario& scenario = GetParam();
+  std::string missing;
+  std::vector<std::string> programs = scenario.programs;
+  programs.insert(programs.end(), {"unshare", "ip", "setpriv", "nsenter"});
+  if (!have_programs(programs, &missing)) {
+    GTEST_SKIP() << missing << " is not installed";
+  }
+  UnsharedTree tree(shell_command(scenario.argv));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_GT(tree.init_pid(), 0);
+
+  std::vector<std::string> argv = {"nsenter", "-t",
+                                   std::to_string(tree.init_pid()), "-p", "-m"};
+  for (const std::string& arg :
+       as_nobody({ENTRYTRACE_BINARY, "observe", "--window", "1s"})) {
+    argv.push_back(arg);
+  }
+  RunOutput run = run_program(argv);
+
+  expect_server_seen_unprivileged(run, scenario.uid);
+  if (HasFatalFailure()) {
+    return;
+  }
+  // The docker-init copy lives in a folder named after entrytrace, so the
+  // check looks for the binary's own path.
+  EXPECT_FALSE(graph_has_argv_fragment(run.result, ENTRYTRACE_BINARY))
+      << run.out;
+  auto lines = diagnostics(run.result);
+  EXPECT_TRUE(mentions(lines, "entrytrace itself")) << join(lines);
+}
+
 INSTANTIATE_TEST_SUITE_P(Wrappers, UnprivilegedScenario,
                          ::testing::ValuesIn(scenarios()),
                          [](const auto& info) { return info.param.name; });
