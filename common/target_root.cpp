@@ -52,11 +52,41 @@ Result<std::string> read_link_at(int fd) {
 
 }  // namespace
 
-Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path) {
+namespace {
+
+// Where a walk below a root ended: the directories it entered, each with the
+// name that led into it, and the last component when that is not a
+// directory reached by the walk itself.
+struct Walk {
+  // dirs[0] is the root; names[i] leads from dirs[i] to dirs[i + 1].
+  std::vector<UniqueFd> dirs;
+  std::vector<std::string> names;
+  // The last component, checked not to be a link, in dirs.back(). Empty
+  // when the path ends at dirs.back().
+  std::string last;
+};
+
+std::string join_names(const std::vector<std::string>& names,
+                       const std::string& last) {
+  std::string path;
+  for (const std::string& name : names) {
+    path += "/" + name;
+  }
+  if (!last.empty()) {
+    path += "/" + last;
+  }
+  return path.empty() ? "/" : path;
+}
+
+// Walks path one component at a time with O_PATH | O_NOFOLLOW and resolves
+// each symbolic link itself: an absolute target from the root, a relative
+// one from the link's directory. ".." goes back one directory of the walk
+// and stays at the root when there is none.
+Result<Walk> walk_in_root(int root_fd, std::string_view path) {
   std::string name(path);
-  std::vector<UniqueFd> walk;
-  walk.emplace_back(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
-  if (!walk.back().valid()) {
+  Walk walk;
+  walk.dirs.emplace_back(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+  if (!walk.dirs.back().valid()) {
     return system_error(name, errno);
   }
   std::deque<std::string> pending = split_path(path);
@@ -68,15 +98,15 @@ Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path) {
       continue;
     }
     if (component == "..") {
-      if (walk.size() > 1) {
-        walk.pop_back();
+      if (walk.dirs.size() > 1) {
+        walk.dirs.pop_back();
+        walk.names.pop_back();
       }
       continue;
     }
 
-    int dir_fd = walk.back().get();
-    UniqueFd entry(
-        ::openat(dir_fd, component.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd entry(::openat(walk.dirs.back().get(), component.c_str(),
+                            O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!entry.valid()) {
       return system_error(name, errno);
     }
@@ -95,7 +125,8 @@ Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path) {
                      target.error().errno_value};
       }
       if (target->starts_with('/')) {
-        walk.resize(1);
+        walk.dirs.resize(1);
+        walk.names.clear();
       }
       std::deque<std::string> parts = split_path(*target);
       pending.insert(pending.begin(), parts.begin(), parts.end());
@@ -103,26 +134,44 @@ Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path) {
     }
 
     if (pending.empty()) {
-      // The last component: opened for reading from its directory, never
-      // following a link that replaced it after the check above.
-      UniqueFd file(::openat(dir_fd, component.c_str(),
-                             O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-      if (!file.valid()) {
-        return system_error(name, errno);
-      }
-      return file;
+      walk.last = std::move(component);
+      return walk;
     }
     if (!S_ISDIR(info.st_mode)) {
       return system_error(name, ENOTDIR);
     }
-    walk.push_back(std::move(entry));
+    walk.dirs.push_back(std::move(entry));
+    walk.names.push_back(std::move(component));
   }
-  // The path named the root or a directory reached by ".." or links.
-  UniqueFd dir(::openat(walk.back().get(), ".", O_RDONLY | O_CLOEXEC));
-  if (!dir.valid()) {
+  return walk;
+}
+
+}  // namespace
+
+Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path) {
+  std::string name(path);
+  Result<Walk> walk = walk_in_root(root_fd, path);
+  if (!walk) {
+    return walk.error();
+  }
+  // The last component is opened from its directory, never following a
+  // link that replaced it after the walk checked it. A path that ends at a
+  // directory of the walk opens that directory.
+  const char* last = walk->last.empty() ? "." : walk->last.c_str();
+  int flags = O_RDONLY | O_CLOEXEC | (walk->last.empty() ? 0 : O_NOFOLLOW);
+  UniqueFd file(::openat(walk->dirs.back().get(), last, flags));
+  if (!file.valid()) {
     return system_error(name, errno);
   }
-  return dir;
+  return file;
+}
+
+Result<std::string> resolve_in_root(int root_fd, std::string_view path) {
+  Result<Walk> walk = walk_in_root(root_fd, path);
+  if (!walk) {
+    return walk.error();
+  }
+  return join_names(walk->names, walk->last);
 }
 
 Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {

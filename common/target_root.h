@@ -47,6 +47,12 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path);
 // entered like any directory; openat2 with RESOLVE_IN_ROOT does the same.
 Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path);
 
+// Resolves path below root_fd the way open_by_walk_in_root() does and
+// returns the path it reached as seen from root_fd, with every link
+// followed ("/usr/bin/dash" for "/bin/sh" on Debian). The last component
+// may be of any type. Errors are those of open_by_walk_in_root().
+Result<std::string> resolve_in_root(int root_fd, std::string_view path);
+
 // Reads at most max_bytes of path in the root of a process: opens
 // <proc_root>/<host_pid>/root, then path through open_in_root(). Errors name
 // the root directory and the path; EACCES on the root means the caller lacks

@@ -47,7 +47,7 @@ add_custom_command(
   COMMENT "Generating the BPF skeleton entrytrace.skel.h"
   VERBATIM)
 
-target_sources(entrytrace_poller PRIVATE ebpf/ebpf_backend.cpp ebpf/path_in_root.cpp
+target_sources(entrytrace_poller PRIVATE ebpf/ebpf_backend.cpp
                                          ${ebpf_skeleton})
 target_include_directories(entrytrace_poller PRIVATE ${ebpf_out})
 target_compile_definitions(entrytrace_poller PUBLIC ENTRYTRACE_WITH_EBPF=1)

@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/target_root.h"
 #include "common/unique_fd.h"
 #include "poller/capture.h"
 #include "poller/ebpf/entrytrace_events.h"
-#include "poller/ebpf/path_in_root.h"
 #include "poller/netlink_backend.h"
 #include "poller/proc_parse.h"
 #include "poller/proc_reader.h"

@@ -1,4 +1,5 @@
-// resolve_in_root() over a tree built in a temporary directory:
+// resolve_in_root() over a tree built in a temporary directory; it runs
+// the walk that the fallback resolver of open_in_root() uses:
 //
 //   root/
 //   ├── bin -> usr/bin
@@ -9,7 +10,7 @@
 //   ├── escape -> ../../../../../etc/passwd      (climbs past the root)
 //   ├── loop -> loop
 //   └── file
-#include "poller/ebpf/path_in_root.h"
+#include "common/target_root.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
