@@ -39,23 +39,7 @@ Result<std::string> RootDirectory::read(std::string_view path,
   if (!file) {
     return file.error();
   }
-  std::string content;
-  char buffer[4096];
-  while (content.size() < max_bytes) {
-    size_t want = std::min(sizeof(buffer), max_bytes - content.size());
-    ssize_t count = ::read(file->get(), buffer, want);
-    if (count < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return system_error(std::string(path), errno);
-    }
-    if (count == 0) {
-      break;
-    }
-    content.append(buffer, static_cast<size_t>(count));
-  }
-  return content;
+  return read_regular_file(file->get(), max_bytes, std::string(path));
 }
 
 Result<std::vector<std::string>> RootDirectory::list(
@@ -96,6 +80,39 @@ Result<FileInfo> RootDirectory::info(std::string_view path) const {
   info.executable = (status.st_mode & 0111) != 0;
   info.size = static_cast<uint64_t>(status.st_size);
   return info;
+}
+
+Result<std::string> FileSource::read_link(std::string_view path) const {
+  return system_error(std::string(path), EINVAL);
+}
+
+Result<std::string> RootDirectory::read_link(std::string_view path) const {
+  const std::string name = normal_directory(path);
+  const size_t slash = name.rfind('/');
+  const std::string base =
+      slash == std::string::npos ? name : name.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") {
+    return system_error(name, EINVAL);
+  }
+  const std::string parent =
+      slash == std::string::npos || slash == 0 ? "/" : name.substr(0, slash);
+  Result<UniqueFd> directory = open_in_root(root_.get(), parent);
+  if (!directory) {
+    return directory.error();
+  }
+  std::string target(256, '\0');
+  while (true) {
+    ssize_t length = ::readlinkat(directory->get(), base.c_str(), target.data(),
+                                  target.size());
+    if (length < 0) {
+      return system_error(name, errno);
+    }
+    if (static_cast<size_t>(length) < target.size()) {
+      target.resize(static_cast<size_t>(length));
+      return target;
+    }
+    target.resize(target.size() * 2);
+  }
 }
 
 Result<std::string> RecordedFiles::read(std::string_view path,

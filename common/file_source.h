@@ -41,6 +41,11 @@ class FileSource {
       std::string_view path) const = 0;
 
   virtual Result<FileInfo> info(std::string_view path) const = 0;
+
+  // Returns the target of the symbolic link at path, as stored in the link,
+  // after resolving the links of the directories above it. Errors carry
+  // EINVAL when path is not a link; sources without links always return it.
+  virtual Result<std::string> read_link(std::string_view path) const;
 };
 
 // A directory taken as "/": every path and every symbolic link is resolved
@@ -57,6 +62,7 @@ class RootDirectory : public FileSource {
                            size_t max_bytes) const override;
   Result<std::vector<std::string>> list(std::string_view path) const override;
   Result<FileInfo> info(std::string_view path) const override;
+  Result<std::string> read_link(std::string_view path) const override;
 
  private:
   UniqueFd root_;

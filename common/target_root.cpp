@@ -14,6 +14,11 @@
 namespace entrytrace {
 namespace {
 
+// O_NONBLOCK: opening a FIFO that the target placed where a file is
+// expected must not wait for a writer. It changes nothing for regular
+// files and directories.
+constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+
 bool openat2_disabled() {
   const char* value = std::getenv(kForceNoOpenat2Env);
   return value != nullptr && std::string_view(value) == "1";
@@ -158,7 +163,7 @@ Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path) {
   // link that replaced it after the walk checked it. A path that ends at a
   // directory of the walk opens that directory.
   const char* last = walk->last.empty() ? "." : walk->last.c_str();
-  int flags = O_RDONLY | O_CLOEXEC | (walk->last.empty() ? 0 : O_NOFOLLOW);
+  int flags = kOpenFlags | (walk->last.empty() ? 0 : O_NOFOLLOW);
   UniqueFd file(::openat(walk->dirs.back().get(), last, flags));
   if (!file.valid()) {
     return system_error(name, errno);
@@ -178,7 +183,7 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
   std::string name(path);
   if (!openat2_disabled()) {
     open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC;
+    how.flags = kOpenFlags;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     long fd = -1;
     for (int attempt = 0; attempt < kOpenat2Attempts; ++attempt) {
@@ -197,6 +202,34 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
   return open_by_walk_in_root(root_fd, path);
 }
 
+Result<std::string> read_regular_file(int fd, size_t max_bytes,
+                                      const std::string& name) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    return system_error(name, errno);
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return Error{name + ": not a regular file", EINVAL};
+  }
+  std::string text;
+  char buffer[8192];
+  while (text.size() < max_bytes) {
+    size_t wanted = std::min(sizeof(buffer), max_bytes - text.size());
+    ssize_t count = ::read(fd, buffer, wanted);
+    if (count < 0 && errno == EINTR) {
+      continue;
+    }
+    if (count < 0) {
+      return system_error(name, errno);
+    }
+    if (count == 0) {
+      break;
+    }
+    text.append(buffer, static_cast<size_t>(count));
+  }
+  return text;
+}
+
 Result<std::string> read_target_file(const std::string& proc_root,
                                      int32_t host_pid, std::string_view path,
                                      size_t max_bytes) {
@@ -210,23 +243,8 @@ Result<std::string> read_target_file(const std::string& proc_root,
     return Error{root + ": " + file.error().message, file.error().errno_value};
   }
 
-  std::string text;
-  char buffer[8192];
-  while (text.size() < max_bytes) {
-    size_t wanted = std::min(sizeof(buffer), max_bytes - text.size());
-    ssize_t count = ::read(file->get(), buffer, wanted);
-    if (count < 0 && errno == EINTR) {
-      continue;
-    }
-    if (count < 0) {
-      return system_error(root + "/" + std::string(path), errno);
-    }
-    if (count == 0) {
-      break;
-    }
-    text.append(buffer, count);
-  }
-  return text;
+  return read_regular_file(file->get(), max_bytes,
+                           root + "/" + std::string(path));
 }
 
 }  // namespace entrytrace

@@ -26,14 +26,15 @@ inline constexpr const char* kForceNoOpenat2Env = "ENTRYTRACE_FORCE_NO_OPENAT2";
 // could have let ".." escape; the call is repeated this many times in all.
 inline constexpr int kOpenat2Attempts = 3;
 
-// Opens path read-only below root_fd as if root_fd were "/". Uses openat2(2)
-// with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (Linux 5.6 and later), and
-// open_by_walk_in_root() when openat2 fails with ENOSYS or kForceNoOpenat2Env
-// is set. Returns an Error naming path and errno: ENOENT when a component is
-// missing, ELOOP when more than kMaxSymlinks links are followed. openat2
-// also fails with ELOOP at a magic link (such as /proc/<pid>/root inside the
-// target), which the fallback reads as a plain link below root_fd, and with
-// EAGAIN when a rename raced with ".." on every one of kOpenat2Attempts.
+// Opens path read-only and non-blocking below root_fd as if root_fd were
+// "/". Uses openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS (Linux 5.6
+// and later), and open_by_walk_in_root() when openat2 fails with ENOSYS or
+// kForceNoOpenat2Env is set. Returns an Error naming path and errno: ENOENT
+// when a component is missing, ELOOP when more than kMaxSymlinks links are
+// followed. openat2 also fails with ELOOP at a magic link (such as
+// /proc/<pid>/root inside the target), which the fallback reads as a plain link
+// below root_fd, and with EAGAIN when a rename raced with ".." on every one of
+// kOpenat2Attempts.
 Result<UniqueFd> open_in_root(int root_fd, std::string_view path);
 
 // The fallback resolver: walks path one component at a time with
@@ -52,6 +53,12 @@ Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path);
 // followed ("/usr/bin/dash" for "/bin/sh" on Debian). The last component
 // may be of any type. Errors are those of open_by_walk_in_root().
 Result<std::string> resolve_in_root(int root_fd, std::string_view path);
+
+// Reads at most max_bytes from fd, which must be a regular file: a device
+// or a FIFO that the target put where a file is expected fails with EINVAL
+// instead of being read. Errors name the file as name.
+Result<std::string> read_regular_file(int fd, size_t max_bytes,
+                                      const std::string& name);
 
 // Reads at most max_bytes of path in the root of a process: opens
 // <proc_root>/<host_pid>/root, then path through open_in_root(). Errors name

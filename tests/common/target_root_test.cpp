@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -150,6 +151,19 @@ TEST_P(TargetRoot, ReadTargetFileOfOwnProcess) {
       read_target_file("/proc", getpid(), root_.string() + "/etc/passwd", 7);
   ASSERT_TRUE(text) << text.error().message;
   EXPECT_EQ(*text, "root:x:");
+}
+
+// A FIFO where a file is expected would block a plain open until a writer
+// came; it is opened at once and then refused as not a regular file.
+TEST_P(TargetRoot, FifoIsNotReadAndDoesNotBlock) {
+  ASSERT_EQ(::mkfifo((root_ / "etc/fifo").c_str(), 0644), 0);
+
+  Result<UniqueFd> file = open_in_root(root_fd_, "/etc/fifo");
+  ASSERT_TRUE(file) << file.error().message;
+  Result<std::string> text = read_regular_file(file->get(), 100, "/etc/fifo");
+
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().errno_value, EINVAL);
 }
 
 INSTANTIATE_TEST_SUITE_P(Resolvers, TargetRoot, ::testing::Bool(),
