@@ -138,6 +138,8 @@ void write_target(Writer& w, const TargetInfo& target) {
   w.Int(target.pid_ns_depth);
   w.Key("initHostPid");
   w.Int(target.init_host_pid);
+  w.Key("hostPidsVisible");
+  w.Bool(target.host_pids_visible);
   w.EndObject();
 }
 
@@ -147,6 +149,47 @@ void write_user_names(Writer& w, const std::map<uint32_t, std::string>& names) {
   for (const auto& [uid, name] : names) {
     w.Key(std::to_string(uid).c_str());
     write_string(w, name);
+  }
+  w.EndObject();
+}
+
+const char* file_kind_name(TargetFile::Kind kind) {
+  switch (kind) {
+    case TargetFile::Kind::kFile:
+      return "file";
+    case TargetFile::Kind::kDirectory:
+      return "directory";
+    case TargetFile::Kind::kError:
+      return "error";
+  }
+  return "error";
+}
+
+// NOTE: content that is not valid UTF-8 is written with U+FFFD in place of
+// the invalid bytes, so a replay of a binary file differs from the live
+// read. The files kept are text configurations.
+void write_files(Writer& w, const std::map<std::string, TargetFile>& files) {
+  w.StartObject();
+  for (const auto& [path, file] : files) {
+    write_string(w, path);
+    w.StartObject();
+    w.Key("kind");
+    w.String(file_kind_name(file.kind));
+    if (file.kind == TargetFile::Kind::kFile) {
+      w.Key("content");
+      write_string(w, file.content);
+      w.Key("truncated");
+      w.Bool(file.truncated);
+    } else if (file.kind == TargetFile::Kind::kDirectory) {
+      w.Key("entries");
+      write_strings(w, file.entries);
+    } else {
+      w.Key("error");
+      write_string(w, file.error);
+      w.Key("errno");
+      w.Int(file.error_number);
+    }
+    w.EndObject();
   }
   w.EndObject();
 }
@@ -448,6 +491,58 @@ Status parse_observations(const Value& value, Capture& capture) {
   return Ok{};
 }
 
+constexpr std::array kFileKinds = {TargetFile::Kind::kFile,
+                                   TargetFile::Kind::kDirectory,
+                                   TargetFile::Kind::kError};
+
+Result<TargetFile> parse_file(const Value& value, const std::string& where) {
+  TargetFile file;
+  std::string kind;
+  FieldReader r(value, where);
+  r.read(read_string, "kind", kind);
+  if (r.error()) {
+    return *r.error();
+  }
+  auto parsed = parse_enum(kind, kFileKinds, file_kind_name, where + ".kind");
+  if (!parsed) {
+    return parsed.error();
+  }
+  file.kind = *parsed;
+  if (file.kind == TargetFile::Kind::kFile) {
+    r.read(read_string, "content", file.content);
+    r.read(read_bool, "truncated", file.truncated);
+  } else if (file.kind == TargetFile::Kind::kDirectory) {
+    r.strings("entries", file.entries);
+  } else {
+    r.read(read_string, "error", file.error);
+    r.read(read_int64, "errno", file.error_number);
+  }
+  if (r.error()) {
+    return *r.error();
+  }
+  return file;
+}
+
+// Captures recorded before files were kept have no "files" member.
+Status parse_files(const Value& value, Capture& capture) {
+  if (!value.HasMember("files")) {
+    return Ok{};
+  }
+  const Value& files = value["files"];
+  if (!files.IsObject()) {
+    return Error{"capture.files is not an object"};
+  }
+  for (const auto& entry : files.GetObject()) {
+    std::string path(entry.name.GetString(), entry.name.GetStringLength());
+    auto file = parse_file(entry.value, "capture.files['" + path + "']");
+    if (!file) {
+      return file.error();
+    }
+    capture.files[path] = std::move(*file);
+  }
+  return Ok{};
+}
+
 Status parse_target(const Value& value, TargetInfo& target) {
   auto object = member(value, "target", "capture");
   if (!object) {
@@ -458,6 +553,10 @@ Status parse_target(const Value& value, TargetInfo& target) {
   r.read(read_uint64, "pidNs", target.pid_ns);
   r.read(read_int64, "pidNsDepth", target.pid_ns_depth);
   r.read(read_int64, "initHostPid", target.init_host_pid);
+  // Captures recorded before the member existed read host pids.
+  if ((*object)->IsObject() && (*object)->HasMember("hostPidsVisible")) {
+    r.read(read_bool, "hostPidsVisible", target.host_pids_visible);
+  }
   if (r.error()) {
     return *r.error();
   }
@@ -494,6 +593,8 @@ std::string capture_to_json(const Capture& capture) {
   write_strings(w, capture.evidence);
   w.Key("diagnostics");
   write_strings(w, capture.diagnostics);
+  w.Key("files");
+  write_files(w, capture.files);
   w.Key("observations");
   w.StartArray();
   for (const auto& o : capture.observations) {
@@ -541,6 +642,9 @@ Result<Capture> capture_from_json(std::string_view text) {
     return status.error();
   }
   if (auto status = parse_observations(doc, capture); !status) {
+    return status.error();
+  }
+  if (auto status = parse_files(doc, capture); !status) {
     return status.error();
   }
   return capture;

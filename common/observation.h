@@ -132,6 +132,26 @@ struct TargetInfo {
   int pid_ns_depth = 0;
   // Host pid of the target namespace's pid 1, 0 when it is not visible.
   int32_t init_host_pid = 0;
+  // False when the backend read a procfs scoped to the target's namespace,
+  // which shows no host pids: ProcessId::host_pid and
+  // ProcessSnapshot::host_ppid then hold the target namespace's pids, which
+  // identify processes as well within one capture.
+  bool host_pids_visible = true;
+};
+
+// One answer of the target's file system to a detector, kept in the
+// capture so that a replay gives the detectors the same answers.
+struct TargetFile {
+  enum class Kind { kFile, kDirectory, kError };
+  Kind kind = Kind::kError;
+  // kFile: the content, cut at the reader's size limit when truncated.
+  std::string content;
+  bool truncated = false;
+  // kDirectory: entry names, sorted, without "." and "..".
+  std::vector<std::string> entries;
+  // kError: the message and errno of the failed read.
+  std::string error;
+  int error_number = 0;
 };
 
 // Everything a capture backend produced for one window.
@@ -153,6 +173,10 @@ struct Capture {
   std::vector<std::string> evidence;
   // Degradations: unreadable files, vanished pids, counts of skips.
   std::vector<std::string> diagnostics;
+  // Files of the target that detectors read after the window (supervisor
+  // configurations, service directories), by absolute path in the root of
+  // the process that uses them.
+  std::map<std::string, TargetFile> files;
 };
 
 }  // namespace entrytrace

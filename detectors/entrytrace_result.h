@@ -12,11 +12,20 @@ namespace entrytrace {
 
 inline constexpr const char* kResultSchema = "entrytrace.result/v1";
 
+// Where a result comes from: watching live processes, the image's config
+// and files alone, or both.
+inline constexpr const char* kModeDynamic = "dynamic";
+inline constexpr const char* kModeStatic = "static";
+inline constexpr const char* kModeMerged = "merged";
+
 struct ResultTarget {
   std::string description;
   uint64_t pid_namespace = 0;
   int pid_namespace_depth = 0;
   int32_t init_host_pid = 0;
+  // TargetInfo::host_pids_visible: when false, every host pid field of the
+  // result is written as 0.
+  bool host_pids_visible = true;
 };
 
 struct ResultWindow {
@@ -94,6 +103,9 @@ struct Terminal {
   std::optional<std::string> path;
   std::vector<std::string> argv;
   std::optional<std::string> runtime;
+  // Runtimes the program loads as libraries, such as "php" in apache2;
+  // found by static analysis of the image's files.
+  std::vector<std::string> embedded_runtimes;
   TerminalUser user;
   double confidence = 0;
   double score = 0;
@@ -103,6 +115,7 @@ struct Terminal {
 
 struct EntryTraceResult {
   std::string schema = kResultSchema;
+  // kModeDynamic, kModeStatic or kModeMerged.
   std::string mode = "dynamic";
   std::string backend;
   ResultTarget target;

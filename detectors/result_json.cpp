@@ -105,6 +105,12 @@ class JsonOut {
   rapidjson::PrettyWriter<rapidjson::StringBuffer> writer_;
 };
 
+// Writes a host pid, or 0 when the capture saw no host pids: its pids are
+// then the target namespace's and already appear as nsPid.
+void write_host_pid(JsonOut& out, int32_t pid, bool visible) {
+  out.integer(visible ? pid : 0);
+}
+
 void write_target(JsonOut& out, const ResultTarget& target) {
   out.start_object();
   out.key("description");
@@ -114,7 +120,9 @@ void write_target(JsonOut& out, const ResultTarget& target) {
   out.key("pidNamespaceDepth");
   out.integer(target.pid_namespace_depth);
   out.key("initHostPid");
-  out.integer(target.init_host_pid);
+  write_host_pid(out, target.init_host_pid, target.host_pids_visible);
+  out.key("hostPidsVisible");
+  out.boolean(target.host_pids_visible);
   out.end_object();
 }
 
@@ -129,18 +137,18 @@ void write_window(JsonOut& out, const ResultWindow& window) {
   out.end_object();
 }
 
-void write_node(JsonOut& out, const ResultNode& node) {
+void write_node(JsonOut& out, const ResultNode& node, bool host_pids) {
   out.start_object();
   out.key("id");
   out.string(node.id);
   out.key("hostPid");
-  out.integer(node.host_pid);
+  write_host_pid(out, node.host_pid, host_pids);
   out.key("nsPid");
   out.integer(node.ns_pid);
   out.key("ppid");
   out.integer(node.ppid);
   out.key("hostPpid");
-  out.integer(node.host_ppid);
+  write_host_pid(out, node.host_ppid, host_pids);
   out.key("exe");
   out.optional_string(node.exe);
   out.key("exeDeleted");
@@ -178,32 +186,32 @@ void write_node(JsonOut& out, const ResultNode& node) {
   out.end_object();
 }
 
-void write_edge(JsonOut& out, const ResultEdge& edge) {
+void write_edge(JsonOut& out, const ResultEdge& edge, bool host_pids) {
   out.start_object();
   out.key("from");
   out.string(edge.from);
   out.key("to");
   out.string(edge.to);
   out.key("parentHostPid");
-  out.integer(edge.parent_host_pid);
+  write_host_pid(out, edge.parent_host_pid, host_pids);
   out.key("childHostPid");
-  out.integer(edge.child_host_pid);
+  write_host_pid(out, edge.child_host_pid, host_pids);
   out.key("kind");
   out.string(edge.kind);
   out.end_object();
 }
 
-void write_graph(JsonOut& out, const ResultGraph& graph) {
+void write_graph(JsonOut& out, const ResultGraph& graph, bool host_pids) {
   out.start_object();
   out.key("nodes");
   out.start_array();
   for (const ResultNode& node : graph.nodes)
-    write_node(out, node);
+    write_node(out, node, host_pids);
   out.end_array();
   out.key("edges");
   out.start_array();
   for (const ResultEdge& edge : graph.edges)
-    write_edge(out, edge);
+    write_edge(out, edge, host_pids);
   out.end_array();
   out.end_object();
 }
@@ -227,7 +235,7 @@ void write_features(JsonOut& out, const TerminalFeatures& features) {
   out.end_object();
 }
 
-void write_terminal(JsonOut& out, const Terminal& terminal) {
+void write_terminal(JsonOut& out, const Terminal& terminal, bool host_pids) {
   out.start_object();
   out.key("type");
   out.string(terminal_type_name(terminal.type));
@@ -236,13 +244,15 @@ void write_terminal(JsonOut& out, const Terminal& terminal) {
   out.key("nsPid");
   out.integer(terminal.ns_pid);
   out.key("hostPid");
-  out.integer(terminal.host_pid);
+  write_host_pid(out, terminal.host_pid, host_pids);
   out.key("path");
   out.optional_string(terminal.path);
   out.key("argv");
   out.strings(terminal.argv);
   out.key("runtime");
   out.optional_string(terminal.runtime);
+  out.key("embeddedRuntimes");
+  out.strings(terminal.embedded_runtimes);
   out.key("user");
   out.start_object();
   out.key("uid");
@@ -276,12 +286,13 @@ std::string result_to_json(const EntryTraceResult& result) {
   write_target(out, result.target);
   out.key("window");
   write_window(out, result.window);
+  const bool host_pids = result.target.host_pids_visible;
   out.key("execGraph");
-  write_graph(out, result.exec_graph);
+  write_graph(out, result.exec_graph, host_pids);
   out.key("terminals");
   out.start_array();
   for (const Terminal& terminal : result.terminals) {
-    write_terminal(out, terminal);
+    write_terminal(out, terminal, host_pids);
   }
   out.end_array();
   out.key("evidence");

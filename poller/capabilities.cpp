@@ -25,7 +25,7 @@ constexpr CapabilityUse kUses[] = {
     {"CAP_SYS_PTRACE", CAP_SYS_PTRACE, -1,
      "exe, cwd, root and fd/ of other users' processes, hidepid bypass"},
     {"CAP_SYS_ADMIN", CAP_SYS_ADMIN, -1,
-     "setns and a private procfs, namespaces for run"},
+     "with CAP_SYS_PTRACE a procfs scoped to the target, namespaces for run"},
     {"CAP_SYS_NICE", CAP_SYS_NICE, -1, "real-time capture with SCHED_FIFO"},
     {"CAP_BPF+CAP_PERFMON", kCapBpf, kCapPerfmon, "the eBPF backend"},
     {"CAP_NET_ADMIN", CAP_NET_ADMIN, -1, "the proc connector backend"},

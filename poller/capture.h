@@ -50,6 +50,16 @@ struct Target {
   // inside the target, as a sidecar sharing the PID namespace is. That
   // process and its descendants are never members. 0 when it is outside.
   int32_t excluded_pid = 0;
+  // True when the proc root is a procfs of the target's own PID namespace
+  // (see proc_view.h). The kernel then lists only the target's processes
+  // and those of namespaces nested in it, every pid of the proc root is a
+  // target-namespace pid, and pid_ns_depth is 0.
+  bool proc_in_target_ns = false;
+  // False when the pids inside the target's namespace cannot be known:
+  // status has no NStgid line (kernels before 4.1, or kForceNoNstgidEnv)
+  // and the target is not the PID namespace of the proc root. Namespace
+  // pids are then reported as 0.
+  bool ns_pids_known = true;
 };
 
 // Resolves the target named by a host pid. Returns an Error naming the pid

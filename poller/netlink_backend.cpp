@@ -662,6 +662,11 @@ Capture EventCapture::finish(uint64_t now_ns) {
   capture.observations = std::move(observations_);
   capture.user_names = std::move(user_names_);
   capture.evidence = std::move(evidence_);
+  // The events carry host pids, so /proc is read as the host numbers it,
+  // never through a procfs scoped to the target (proc_view.h).
+  capture.evidence.push_back("procfs: " + reader_.proc_root() +
+                             " filtered by PID namespace inode, because " +
+                             backend_ + " events name host pids");
   capture.diagnostics = std::move(diagnostics_);
   for (std::string& line : summary_lines()) {
     capture.diagnostics.push_back(std::move(line));

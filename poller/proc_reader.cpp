@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
+#include <string_view>
 
 #include "poller/text_fields.h"
 
@@ -224,7 +226,12 @@ Result<StatusFields> read_status(const PidDirectory& dir) {
   if (!text) {
     return text.error();
   }
-  return parse_status(*text);
+  Result<StatusFields> status = parse_status(*text);
+  const char* no_nstgid = std::getenv(kForceNoNstgidEnv);
+  if (status && no_nstgid != nullptr && std::string_view(no_nstgid) == "1") {
+    status->ns_tgid.clear();
+  }
+  return status;
 }
 
 Result<uint64_t> read_namespace(const PidDirectory& dir, const char* kind) {

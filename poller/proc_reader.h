@@ -15,8 +15,8 @@
 
 #include "common/observation.h"
 #include "common/result.h"
-#include "poller/proc_parse.h"
 #include "common/unique_fd.h"
+#include "poller/proc_parse.h"
 
 namespace entrytrace {
 
@@ -79,7 +79,13 @@ class ProcReader {
   std::string proc_root_;
 };
 
+// Environment variable that, set to "1", makes read_status() leave
+// StatusFields::ns_tgid empty, as on kernels before 4.1 that have no NStgid
+// line, so tests run the poller's paths for those kernels.
+inline constexpr const char* kForceNoNstgidEnv = "ENTRYTRACE_FORCE_NO_NSTGID";
+
 Result<StatFields> read_stat(const PidDirectory& dir);
+// Reads and parses status. ns_tgid is empty when kForceNoNstgidEnv is set.
 Result<StatusFields> read_status(const PidDirectory& dir);
 // Inode of ns/<kind> ("pid", "net").
 Result<uint64_t> read_namespace(const PidDirectory& dir, const char* kind);

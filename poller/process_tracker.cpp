@@ -100,7 +100,7 @@ void ProcessTracker::see_new(ProcessSnapshot snapshot, char state,
 
   if (const TrackedProcess* parent = find_parent(snapshot)) {
     process.parent_image = parent->latest.image;
-  } else if (capturer_pid_ != 0 && snapshot.host_ppid == capturer_pid_) {
+  } else if (capturer_pid_ && snapshot.host_ppid == *capturer_pid_) {
     process.parent_image = capturer_image_;
   }
   process.latest = std::move(snapshot);

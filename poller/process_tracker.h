@@ -70,11 +70,14 @@ struct TrackedProcess {
 
 class ProcessTracker {
  public:
-  // Names the capturing process. A member whose parent it is and that still
-  // has its image is a launcher stub held before exec (see launcher.h), so
-  // it is not ready like any child between fork and exec.
-  void set_capturer(int32_t host_pid, ProcessImage image) {
-    capturer_pid_ = host_pid;
+  // Names the capturing process by the pid that its children show as their
+  // ppid: its own pid, or 0 in a procfs of a namespace it is not in, where a
+  // parent outside the namespace reads as ppid 0. A member whose parent it
+  // is and that still has its image is a launcher stub held before exec
+  // (see launcher.h), so it is not ready like any child between fork and
+  // exec.
+  void set_capturer(int32_t pid, ProcessImage image) {
+    capturer_pid_ = pid;
     capturer_image_ = std::move(image);
   }
   // Sets how long a process may stay not ready before it is emitted as it
@@ -139,7 +142,7 @@ class ProcessTracker {
   void emit(ObservationKind kind, int64_t time_us, const ProcessId& id,
             std::optional<ProcessSnapshot> snapshot = std::nullopt);
 
-  int32_t capturer_pid_ = 0;
+  std::optional<int32_t> capturer_pid_;
   ProcessImage capturer_image_;
   int64_t not_ready_limit_us_ = 0;
   std::map<int32_t, TrackedProcess> processes_;

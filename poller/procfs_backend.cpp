@@ -2,6 +2,9 @@
 // short ones while a process is hot and longer ones otherwise. Each tick
 // reads the pid counter and opens the newly allocated pids by number, then
 // re-reads the members whose read schedule is due (see procfs_poller.h).
+// Through a procfs scoped to the target's namespace (proc_view.h), a tick
+// whose counter moved lists that procfs instead, because the counter
+// numbers the host's pids and the scoped procfs shows the target's.
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
@@ -19,12 +22,13 @@
 #include <optional>
 
 #include "common/log.h"
+#include "common/target_root.h"
 #include "poller/capabilities.h"
 #include "poller/capture.h"
 #include "poller/pid_counter.h"
 #include "poller/proc_parse.h"
+#include "poller/proc_view.h"
 #include "poller/procfs_poller.h"
-#include "common/target_root.h"
 
 namespace entrytrace {
 namespace {
@@ -174,10 +178,18 @@ class WindowTiming {
 // The state of one capture window.
 class CaptureRun {
  public:
-  CaptureRun(const Target& target, const CaptureOptions& options)
+  // target is as the user named it, for the result; the poller reads the
+  // view's target through the view's proc root.
+  CaptureRun(const Target& target, const ProcView& view,
+             const CaptureOptions& options)
       : target_(target),
+        view_(view),
         options_(options),
-        poller_(target, options.proc_root, schedule_params(options.periods)) {}
+        poller_(view.target, view.proc_root, schedule_params(options.periods)) {
+    if (view.scoped()) {
+      prepare_scoped();
+    }
+  }
 
   Result<Capture> run();
 
@@ -185,10 +197,13 @@ class CaptureRun {
   bool stop_requested() const {
     return options_.stop != nullptr && options_.stop->load();
   }
+  void prepare_scoped();
   void open_counter();
   // One tick: finds new pids (probe or listing), re-reads the due members
   // and, when due, the listening sockets.
   void tick(int64_t now_us, bool sockets_due);
+  bool find_new_pids(int64_t now_us);
+  int64_t listing_period_us() const;
   // Ticks until the window ends, the namespace empties or a stop is
   // requested. Returns the time observed since start_us.
   int64_t poll_window(int64_t start_us);
@@ -205,6 +220,7 @@ class CaptureRun {
   Capture assemble(int64_t elapsed_us);
 
   const Target& target_;
+  const ProcView& view_;
   const CaptureOptions& options_;
   ProcfsPoller poller_;
   std::optional<LastPidCounter> counter_;
@@ -234,8 +250,8 @@ void CaptureRun::open_counter() {
   Result<LastPidCounter> counter = open_last_pid_counter(options_.proc_root);
   if (!counter) {
     counter_error_ = counter.error().message;
-    spdlog::info("no pid counter ({}); listing {} every {} ms instead",
-                 counter_error_, options_.proc_root, kFallbackListingUs / 1000);
+    spdlog::info("no pid counter ({}); new processes found by listing {}",
+                 counter_error_, view_.proc_root);
     return;
   }
   Result<int32_t> current = counter->read();
@@ -247,27 +263,61 @@ void CaptureRun::open_counter() {
   counter_ = std::move(*counter);
 }
 
-void CaptureRun::tick(int64_t now_us, bool sockets_due) {
-  bool list_now = false;
-  if (counter_) {
-    Result<int32_t> current = counter_->read();
-    if (current) {
-      ProbePlan plan = plan_probe(last_pid_, *current, kMaxProbeSpan);
-      last_pid_ = *current;
-      if (plan.kind == ProbePlan::Kind::kProbe) {
-        poller_.probe(plan.first, plan.last, now_us);
-      }
-      list_now = plan.kind == ProbePlan::Kind::kList;
-    } else {
-      counter_error_ = current.error().message;
-      spdlog::warn("pid counter failed, listing instead: {}", counter_error_);
-      counter_.reset();
-      list_now = true;
+// Names entrytrace to the poller of a scoped procfs, which does not show
+// it: its launched child's parent reads as ppid 0 there. Gap probes start
+// above the pid that a setns helper took in the target's namespace
+// (ScopedProc::helper_pid), or at the first listing without one.
+void CaptureRun::prepare_scoped() {
+  Result<PidDirectory> self = ProcReader(options_.proc_root).open_pid(getpid());
+  if (self) {
+    Result<ProcessReading> reading = read_process(*self);
+    if (reading) {
+      poller_.set_capturer(0, std::move(reading->snapshot.image));
     }
   }
-  int64_t period_us =
-      counter_ ? options_.periods.safety_listing.count() : kFallbackListingUs;
-  if (list_now || now_us - last_listing_us_ >= period_us) {
+  poller_.probe_gaps_after(view_.proc.helper_pid);
+}
+
+// Reads the pid counter and opens the pids it reports as allocated. Returns
+// true when the proc root is to be listed now instead: the counter moved
+// too far or failed, or, through a scoped procfs, it moved at all. The
+// counter is that of entrytrace's namespace, an ancestor of the target's,
+// so every pid allocated in the target moves it too, but its numbers are
+// not the scoped procfs's. Without a counter a scoped procfs is listed on
+// every tick, which is cheap because it holds only the target's processes.
+bool CaptureRun::find_new_pids(int64_t now_us) {
+  if (!counter_) {
+    return view_.scoped();
+  }
+  Result<int32_t> current = counter_->read();
+  if (!current) {
+    counter_error_ = current.error().message;
+    spdlog::warn("pid counter failed, listing instead: {}", counter_error_);
+    counter_.reset();
+    return true;
+  }
+  ProbePlan plan = plan_probe(last_pid_, *current, kMaxProbeSpan);
+  last_pid_ = *current;
+  if (view_.scoped()) {
+    return plan.kind != ProbePlan::Kind::kNothing;
+  }
+  if (plan.kind == ProbePlan::Kind::kProbe) {
+    poller_.probe(plan.first, plan.last, now_us);
+  }
+  return plan.kind == ProbePlan::Kind::kList;
+}
+
+// The maximum time between two listings of the proc root.
+int64_t CaptureRun::listing_period_us() const {
+  if (counter_) {
+    return options_.periods.safety_listing.count();
+  }
+  return view_.scoped() ? 0 : kFallbackListingUs;
+}
+
+void CaptureRun::tick(int64_t now_us, bool sockets_due) {
+  bool list_now = find_new_pids(now_us);
+  if (list_now || now_us - last_listing_us_ >= listing_period_us()) {
     Status listed = poller_.list(now_us);
     if (!listed) {
       spdlog::warn("listing at {} us failed: {}", now_us,
@@ -467,12 +517,19 @@ bool CaptureRun::concerns_target(const ProcessEvents& events) const {
   return false;
 }
 
+// Reads the names through the root of the namespace's pid 1, else of the
+// named process, else of any live member (the named process's pid in a
+// scoped procfs is unknown without NStgid).
 void CaptureRun::read_user_names(bool final_read) {
   int32_t pid = poller_.init_host_pid();
   if (pid == 0) {
-    pid = target_.host_pid;
+    pid = view_.target.host_pid;
   }
-  Result<PasswdEntries> passwd = read_target_passwd(options_.proc_root, pid);
+  if (pid == 0) {
+    std::vector<int32_t> live = poller_.tracker().live_pids();
+    pid = live.empty() ? 0 : live.front();
+  }
+  Result<PasswdEntries> passwd = read_target_passwd(view_.proc_root, pid);
   if (!passwd) {
     // Keep the names read at the start when the target is gone by the end.
     if (!final_read || user_names_.empty()) {
@@ -494,7 +551,7 @@ std::optional<std::string> CaptureRun::miss_evidence() const {
     return std::nullopt;
   }
   std::string count = std::to_string(vanished);
-  if (target_.pid_ns_depth == 0) {
+  if (view_.target.pid_ns_depth == 0) {
     return "at least " + count +
            " short-lived processes or threads exited before they could be "
            "read (pids allocated during the window and already reaped when "
@@ -510,6 +567,7 @@ std::optional<std::string> CaptureRun::miss_evidence() const {
 // Appends how the window ran: real-time priority, wake-ups (which set most
 // of the CPU cost) and the pids that were gone before they could be read.
 void CaptureRun::add_engine_evidence(std::vector<std::string>& lines) const {
+  lines.push_back(view_.evidence);
   lines.push_back(timing_);
 
   int64_t elapsed_us = std::max<int64_t>(elapsed_us_, 1);
@@ -533,11 +591,14 @@ void CaptureRun::add_engine_evidence(std::vector<std::string>& lines) const {
 }
 
 void CaptureRun::add_engine_diagnostics(std::vector<std::string>& lines) const {
-  if (!counter_error_.empty()) {
-    int64_t period_us =
-        counter_ ? options_.periods.safety_listing.count() : kFallbackListingUs;
+  if (!counter_error_.empty() && view_.scoped()) {
+    lines.push_back(
+        "the target's procfs was listed on every tick instead of when the "
+        "pid counter moved: " +
+        counter_error_);
+  } else if (!counter_error_.empty()) {
     lines.push_back("new processes found by listing " + options_.proc_root +
-                    " every " + std::to_string(period_us / 1000) +
+                    " every " + std::to_string(listing_period_us() / 1000) +
                     " ms instead of by the pid counter: " + counter_error_);
   }
   if (!passwd_error_.empty()) {
@@ -569,7 +630,9 @@ Capture CaptureRun::assemble(int64_t elapsed_us) {
   capture.target.description = target_.description;
   capture.target.pid_ns = target_.pid_ns;
   capture.target.pid_ns_depth = target_.pid_ns_depth;
-  capture.target.init_host_pid = poller_.init_host_pid();
+  // A scoped procfs shows the target namespace's pids, never host pids.
+  capture.target.host_pids_visible = !view_.scoped();
+  capture.target.init_host_pid = view_.scoped() ? 0 : poller_.init_host_pid();
   capture.window_us = options_.window.count();
   capture.interval_us = options_.interval.count();
   capture.elapsed_us = elapsed_us;
@@ -597,7 +660,16 @@ class ProcfsBackend : public CaptureBackend {
   std::string name() const override { return "procfs"; }
   Result<Capture> capture(const Target& target,
                           const CaptureOptions& options) override {
-    CaptureRun run(target, options);
+    std::optional<std::string> host_pids_needed;
+    if (options.events != nullptr) {
+      host_pids_needed = "process events name host pids";
+    }
+    Result<ProcView> view =
+        open_proc_view(target, options.proc_root, host_pids_needed);
+    if (!view) {
+      return view.error();
+    }
+    CaptureRun run(target, *view, options);
     return run.run();
   }
 };

@@ -58,6 +58,12 @@ ProcfsPoller::ProcfsPoller(const Target& target, std::string proc_root,
       scope_(target),
       schedule_params_(schedule) {
   tracker_.set_not_ready_limit_us(kNotReadyLimitUs);
+  // A procfs of the target's namespace does not show the capturing process,
+  // and its pid there may be another process's; the caller names it with
+  // set_capturer().
+  if (target.proc_in_target_ns) {
+    return;
+  }
   // The capturing process is absent from a recorded tree; then no member
   // can be its launcher stub.
   Result<PidDirectory> self = reader_.open_pid(getpid());
@@ -99,7 +105,47 @@ Status ProcfsPoller::list(int64_t now_us) {
     examine(entry.pid, Reason::kListed, now_us);
   }
   listing_active_ = false;
+  if (gap_probes_) {
+    probe_listing_gaps(listing->empty() ? 0 : listing->back().pid, now_us);
+  }
   return Ok{};
+}
+
+void ProcfsPoller::probe_gaps_after(int32_t highest_allocated) {
+  gap_probes_ = true;
+  if (highest_allocated > 0) {
+    highest_allocated_ = highest_allocated;
+  }
+}
+
+// Pids are allocated in increasing order in one namespace, so the pids
+// between the previous highest and this listing's highest that the listing
+// lacks were allocated since: threads, or processes that exited before
+// they could be listed, or, rarely, a process that forked while the listing
+// passed its number. Each is opened by number, as probe() does, so that the
+// exited ones are counted.
+// NOTE: after the namespace's pids wrap around at pid_max, new pids are
+// below the highest and their gaps are not probed until they pass it.
+void ProcfsPoller::probe_listing_gaps(int32_t highest, int64_t now_us) {
+  if (!highest_allocated_) {
+    highest_allocated_ = highest;
+    return;
+  }
+  if (highest <= *highest_allocated_) {
+    return;
+  }
+  int32_t first = *highest_allocated_ + 1;
+  highest_allocated_ = highest;
+  if (highest - first > kMaxGapProbe) {
+    gap_pids_skipped_ += highest - first;
+    return;
+  }
+  for (int32_t pid = first; pid < highest; ++pid) {
+    if (listing_.count(pid) == 0) {
+      ++probed_pids_;
+      examine(pid, Reason::kProbed, now_us);
+    }
+  }
 }
 
 void ProcfsPoller::probe(int32_t first, int32_t last, int64_t now_us) {
@@ -216,8 +262,12 @@ void ProcfsPoller::examine_new(PidDirectory dir, uint64_t dir_inode,
   examine(status->ppid, Reason::kParent, now_us);
 
   // Kernel threads exist only in the initial PID namespace, so only a
-  // depth-0 target lists them, and they are never part of a workload.
-  if (scope_.target().pid_ns_depth == 0 && is_kernel_thread(dir)) {
+  // depth-0 target lists them, and they are never part of a workload. A
+  // procfs of the target's namespace is never the initial one's, because
+  // entrytrace reads one only from an ancestor namespace.
+  const Target& target = scope_.target();
+  if (target.pid_ns_depth == 0 && !target.proc_in_target_ns &&
+      is_kernel_thread(dir)) {
     pids_[pid] = PidState{PidKind::kOutside, dir_inode};
     return;
   }
@@ -270,6 +320,9 @@ void ProcfsPoller::wake_parent(int32_t ppid, int64_t now_us) {
 Membership ProcfsPoller::decide_membership(const PidDirectory& dir,
                                            const StatusFields& status,
                                            int64_t now_us) {
+  if (scope_.target().proc_in_target_ns) {
+    return scope_.decide(dir, status, std::nullopt);
+  }
   Result<uint64_t> pid_ns = read_namespace(dir, "pid");
   std::optional<uint64_t> known_ns;
   if (pid_ns) {
@@ -731,6 +784,13 @@ std::vector<std::string> ProcfsPoller::diagnostics() const {
   if (sockets_.invalid_rows() > 0) {
     lines.push_back(std::to_string(sockets_.invalid_rows()) +
                     " socket table rows could not be parsed");
+  }
+  if (gap_pids_skipped_ > 0) {
+    lines.push_back(count_phrase(gap_pids_skipped_, "pid", "pids") +
+                    " allocated between two listings were not opened, "
+                    "because more than " +
+                    std::to_string(kMaxGapProbe) +
+                    " came at once, so those that exited are not counted");
   }
   if (listing_failures_ > 0) {
     lines.push_back("listing the proc root failed " +

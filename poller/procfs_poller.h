@@ -32,6 +32,11 @@ namespace entrytrace {
 // within 2 ms of the fork; this leaves room for a loaded machine.
 inline constexpr int64_t kNotReadyLimitUs = 25'000;
 
+// The most pids that probe_listing_gaps() opens after one listing. A larger
+// gap (a burst of forks between two listings) is left unopened and counted
+// in the diagnostics.
+inline constexpr int32_t kMaxGapProbe = 256;
+
 // Members whose stat and cmdline stay open between reads. Each costs two
 // descriptors; members beyond this are read by opening their files anew.
 inline constexpr size_t kMaxHeldProcesses = 256;
@@ -52,6 +57,13 @@ class ProcfsPoller {
   // as allocated since the last tick. A pid already gone is counted in
   // probe_vanished(); a thread or a process outside the target is not.
   void probe(int32_t first, int32_t last, int64_t now_us);
+  // Makes every later list() open by number the pids that the listing
+  // skipped below its highest pid, as probe() does (see
+  // probe_listing_gaps()). Only for a procfs of the target's namespace,
+  // whose pids one namespace allocates in order. highest_allocated is a pid
+  // known to be allocated before the next listing, or 0 to take that
+  // listing's highest.
+  void probe_gaps_after(int32_t highest_allocated);
   // Re-reads the members whose schedule is due at now_us.
   void refresh(int64_t now_us);
   // Reads the listening sockets of the reported members whose socket
@@ -60,6 +72,11 @@ class ProcfsPoller {
   void poll_sockets(int64_t now_us, bool every_member = false);
   // Ends the window: emits processes still not ready as they are.
   void finish() { tracker_.finish(); }
+  // Names the capturing process for a proc root that does not show it (see
+  // ProcessTracker::set_capturer()); the constructor does it otherwise.
+  void set_capturer(int32_t pid, ProcessImage image) {
+    tracker_.set_capturer(pid, std::move(image));
+  }
 
   // True while a live member is read on every tick.
   bool any_hot() const;
@@ -96,6 +113,7 @@ class ProcfsPoller {
   enum class Reason { kListed, kProbed, kParent };
 
   void forget_vanished(int64_t now_us);
+  void probe_listing_gaps(int32_t highest, int64_t now_us);
   void examine(int32_t pid, Reason reason, int64_t now_us);
   void recheck_identity(int32_t pid, PidDirectory dir, uint64_t dir_inode,
                         int64_t now_us);
@@ -144,6 +162,11 @@ class ProcfsPoller {
   std::map<int32_t, uint64_t> listing_;
   bool listing_active_ = false;
   std::set<int32_t> examined_;
+
+  // Set by probe_gaps_after(): the highest pid known to be allocated.
+  bool gap_probes_ = false;
+  std::optional<int32_t> highest_allocated_;
+  int64_t gap_pids_skipped_ = 0;
 
   int listing_failures_ = 0;
   std::string last_listing_error_;

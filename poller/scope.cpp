@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,38 @@ int32_t find_namespace_seed(const ProcReader& reader, StatusFields status) {
     status = std::move(*parent);
   }
   return status.tgid;
+}
+
+// Returns the inode of the PID namespace whose pids the proc root shows: that
+// of its pid 1, which is always the namespace's init, or, when pid 1 is
+// unreadable, that of the reading process through "self".
+// NOTE: "self" is the reader's namespace, which differs from the proc root's
+// when the root is the procfs of an ancestor namespace.
+std::optional<uint64_t> proc_root_namespace(const ProcReader& reader) {
+  for (const char* name : {"1", "self"}) {
+    UniqueFd fd(::open((reader.proc_root() + "/" + name).c_str(),
+                       O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) {
+      continue;
+    }
+    Result<uint64_t> inode =
+        read_namespace(PidDirectory(0, std::move(fd)), "pid");
+    if (inode) {
+      return *inode;
+    }
+  }
+  return std::nullopt;
+}
+
+// True when the pids of the proc root are the target's own: its depth comes
+// from NStgid, or, without NStgid, the target is the proc root's namespace.
+bool ns_pids_known(const ProcReader& reader, const StatusFields& status,
+                   uint64_t pid_ns) {
+  if (!status.ns_tgid.empty()) {
+    return true;
+  }
+  std::optional<uint64_t> root_ns = proc_root_namespace(reader);
+  return pid_ns != 0 && root_ns && *root_ns == pid_ns;
 }
 
 }  // namespace
@@ -90,10 +123,12 @@ Result<Target> resolve_target(const std::string& proc_root, int32_t host_pid) {
         host_pid, pid_ns.error().message, target.seed_pid);
   }
   // NOTE: without NStgid (kernels before 4.1) the depth is unknown and taken
-  // as 0, so namespace pids are only right for an initial-namespace target.
+  // as 0. Namespace pids are then known only for a target that is the proc
+  // root's own namespace, and are reported as 0 otherwise.
   target.pid_ns_depth = status->ns_tgid.empty()
                             ? 0
                             : static_cast<int>(status->ns_tgid.size()) - 1;
+  target.ns_pids_known = ns_pids_known(reader, *status, target.pid_ns);
   return target;
 }
 
@@ -179,6 +214,10 @@ bool NamespaceScope::in_cgroup(const PidDirectory& dir) {
 Membership NamespaceScope::decide_namespace(const PidDirectory& dir,
                                             const StatusFields& status,
                                             std::optional<uint64_t> pid_ns) {
+  // The kernel bounds a procfs of the target's namespace to its members.
+  if (target_.proc_in_target_ns) {
+    return Membership::kMember;
+  }
   // A target at depth 0 is the PID namespace of the procfs being read: every
   // process listed there is in it or in a namespace nested in it.
   if (target_.pid_ns_depth == 0 && !status.ns_tgid.empty()) {
@@ -265,6 +304,9 @@ bool NamespaceScope::may_be_nested(const StatusFields& status) const {
 }
 
 int32_t NamespaceScope::ns_pid(const StatusFields& status) const {
+  if (!target_.ns_pids_known) {
+    return 0;
+  }
   size_t depth = static_cast<size_t>(target_.pid_ns_depth);
   if (status.ns_tgid.empty()) {
     return depth == 0 ? status.tgid : 0;
@@ -290,6 +332,13 @@ std::vector<std::string> NamespaceScope::diagnostics() const {
   for (const auto& [message, count] : cgroup_errors_) {
     lines.push_back(count_phrase(count, "process", "processes") +
                     " left out: cgroup unreadable: " + message);
+  }
+  if (!target_.ns_pids_known) {
+    lines.push_back(
+        "pids inside the target's PID namespace are unknown and reported as "
+        "0: status has no NStgid line (Linux before 4.1, or " +
+        std::string(kForceNoNstgidEnv) +
+        "=1) and the target is not the namespace of the proc root");
   }
   return lines;
 }

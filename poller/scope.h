@@ -15,9 +15,6 @@
 
 namespace entrytrace {
 
-// TODO: the kernel could bound the walk instead, through the procfs of
-// open_scoped_proc() (poller/scoped_proc.h). The poller does not use it yet,
-// because its pids are the target namespace's and identity needs host pids.
 enum class Membership { kMember, kOutside, kUnknown };
 
 // Decides membership from a process's own PID namespace. The decision for a
@@ -31,10 +28,11 @@ class NamespaceScope {
   // A process is a member when its ns/pid inode is the target's or names a
   // namespace nested inside the target, which is found by walking up with
   // the NS_GET_PARENT ioctl on dir's ns/pid. Every process is a member of a
-  // target at depth 0 (the procfs's own namespace). Returns kUnknown when
-  // pid_ns is unset (ns/pid unreadable) or the walk fails; the caller then
-  // decides from ancestry (see may_be_nested()) and then calls filter().
-  // A namespace member is kOutside when filter() leaves it out.
+  // target at depth 0 (the procfs's own namespace) and of one read through
+  // a procfs of its namespace (Target::proc_in_target_ns). Returns kUnknown
+  // when pid_ns is unset (ns/pid unreadable) or the walk fails; the caller
+  // then decides from ancestry (see may_be_nested()) and then calls
+  // filter(). A namespace member is kOutside when filter() leaves it out.
   Membership decide(const PidDirectory& dir, const StatusFields& status,
                     std::optional<uint64_t> pid_ns);
 
@@ -62,8 +60,8 @@ class NamespaceScope {
   bool may_be_nested(const StatusFields& status) const;
 
   // The pid inside the target namespace: the NStgid entry at the target's
-  // depth. Without NStgid, the host pid when the target is the initial
-  // namespace, else 0.
+  // depth. Without NStgid, the pid of the proc root when the target is its
+  // namespace, else 0 (Target::ns_pids_known).
   int32_t ns_pid(const StatusFields& status) const;
 
  private:

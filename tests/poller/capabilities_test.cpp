@@ -15,8 +15,8 @@ TEST(Capabilities, DescribeNamesHeldAndMissing) {
                       "users' processes, hidepid bypass): yes"),
             std::string::npos)
       << line;
-  EXPECT_NE(line.find("CAP_SYS_ADMIN (setns and a private procfs, "
-                      "namespaces for run): no"),
+  EXPECT_NE(line.find("CAP_SYS_ADMIN (with CAP_SYS_PTRACE a procfs scoped "
+                      "to the target, namespaces for run): no"),
             std::string::npos)
       << line;
 }

@@ -150,7 +150,15 @@ TEST(ProcfsBackend, CapturesLiveExecChain) {
   ASSERT_TRUE(capture.ok()) << capture.error().message;
 
   EXPECT_EQ(capture->backend, "procfs");
-  EXPECT_EQ(capture->target.init_host_pid, init_pid);
+  // As root the capture reads a procfs scoped to the namespace, whose pids
+  // are the namespace's, so pid 1 is identified by 1 there.
+  int32_t init_id = init_pid;
+  if (!capture->target.host_pids_visible) {
+    init_id = 1;
+    EXPECT_EQ(capture->target.init_host_pid, 0);
+  } else {
+    EXPECT_EQ(capture->target.init_host_pid, init_pid);
+  }
   EXPECT_EQ(capture->target.pid_ns, target->pid_ns);
   EXPECT_LE(capture->elapsed_us, capture->window_us + 100'000);
   EXPECT_GT(capture->window_start_ticks, 0u);
@@ -165,12 +173,12 @@ TEST(ProcfsBackend, CapturesLiveExecChain) {
   // as the shell, at the time of the first poll.
   const Observation* shell = &list[0];
   EXPECT_EQ(shell->kind, Kind::kProcessSeen);
-  EXPECT_EQ(shell->process.host_pid, init_pid);
+  EXPECT_EQ(shell->process.host_pid, init_id);
   EXPECT_EQ(shell->time_us, 0);
   EXPECT_EQ(shell->snapshot->ns_pid, 1);
   EXPECT_EQ(shell->snapshot->image.argv, shell_argv);
 
-  const Observation* server = find_exec_to(list, init_pid, {"sleep", "1"});
+  const Observation* server = find_exec_to(list, init_id, {"sleep", "1"});
   ASSERT_NE(server, nullptr) << "exec of sleep 1 not seen";
   EXPECT_GT(server->time_us, shell->time_us);
   EXPECT_EQ(server->process, shell->process) << "same identity after exec";
@@ -179,7 +187,7 @@ TEST(ProcfsBackend, CapturesLiveExecChain) {
   const Observation* child = nullptr;
   for (const Observation& observation : list) {
     if (observation.kind == Kind::kProcessSeen &&
-        observation.process.host_pid != init_pid) {
+        observation.process.host_pid != init_id) {
       child = &observation;
     }
   }

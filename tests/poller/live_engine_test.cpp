@@ -26,6 +26,8 @@ using Kind = ObservationKind;
 
 struct LiveCapture {
   Capture capture;
+  // The pid that identifies the namespace's pid 1 in the capture: its host
+  // pid, or 1 when the capture read a procfs scoped to the namespace.
   int32_t init_pid = 0;
 };
 
@@ -57,6 +59,9 @@ Result<LiveCapture> capture_launched(const std::vector<std::string>& argv,
     return capture.error();
   }
   live.capture = std::move(*capture);
+  if (!live.capture.target.host_pids_visible) {
+    live.init_pid = 1;
+  }
   return live;
 }
 

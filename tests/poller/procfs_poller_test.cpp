@@ -216,6 +216,57 @@ TEST(ProcfsPoller, ProbeAfterListingReadsNothingTwice) {
   EXPECT_EQ(poller.probe_vanished(), 0);
 }
 
+// The tree "thread" read as a procfs of the target's namespace: it lists
+// 1, 4242, its thread 4243 and 5000. Gap probes after pid 4990 open the
+// unlisted pids 4991..4999 by number and count each as vanished. A second
+// listing with the same highest pid opens nothing more.
+TEST(ProcfsPoller, ListingGapsAreProbed) {
+  FixtureRoot root("thread");
+  Target target = fixture_target();
+  target.proc_in_target_ns = true;
+  target.pid_ns_depth = 0;
+  ProcfsPoller poller(target, root.path());
+  poller.probe_gaps_after(4990);
+
+  ASSERT_TRUE(poller.poll(0).ok());
+  EXPECT_EQ(poller.probed_pids(), 9);
+  EXPECT_EQ(poller.probe_vanished(), 9);
+  ASSERT_TRUE(poller.poll(10'000).ok());
+  EXPECT_EQ(poller.probed_pids(), 9);
+  EXPECT_EQ(host_pids(poller.take_observations()),
+            (std::vector<int32_t>{1, 4242, 5000}));
+}
+
+// Without a known highest pid the first listing sets it, so pids below it
+// are never taken for exits.
+TEST(ProcfsPoller, FirstListingStartsGapProbes) {
+  FixtureRoot root("thread");
+  Target target = fixture_target();
+  target.proc_in_target_ns = true;
+  target.pid_ns_depth = 0;
+  ProcfsPoller poller(target, root.path());
+  poller.probe_gaps_after(0);
+
+  ASSERT_TRUE(poller.poll(0).ok());
+  EXPECT_EQ(poller.probed_pids(), 0);
+}
+
+// A gap wider than kMaxGapProbe is not opened but counted.
+TEST(ProcfsPoller, WideListingGapIsCounted) {
+  FixtureRoot root("thread");
+  Target target = fixture_target();
+  target.proc_in_target_ns = true;
+  target.pid_ns_depth = 0;
+  ProcfsPoller poller(target, root.path());
+  poller.probe_gaps_after(4000);
+
+  ASSERT_TRUE(poller.poll(0).ok());
+  EXPECT_EQ(poller.probed_pids(), 0);
+  EXPECT_TRUE(has_line_starting(
+      poller.diagnostics(),
+      "999 pids allocated between two listings were not opened"));
+}
+
 TEST(ProcfsPoller, LiveMembersOfTarget) {
   FixtureRoot root("exec-chain/t0");
   ProcfsPoller poller(fixture_target(), root.path());

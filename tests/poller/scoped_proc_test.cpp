@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,21 @@
 
 namespace entrytrace {
 namespace {
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) {
+    text += line + "\n";
+  }
+  return text;
+}
+
+// Inode of the PID namespace of pid, or 0.
+uint64_t pid_namespace(int pid) {
+  struct stat info {};
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/pid";
+  return ::stat(path.c_str(), &info) == 0 ? info.st_ino : 0;
+}
 
 // Numeric entries of a procfs root given as a directory descriptor.
 std::set<int> list_pids(int root_fd) {
@@ -77,7 +93,11 @@ class ScopedProcSource : public ::testing::TestWithParam<const char*> {
     }
     setenv(kForceProcEnv, GetParam(), 1);
   }
-  void TearDown() override { unsetenv(kForceProcEnv); }
+  void TearDown() override {
+    unsetenv(kForceProcEnv);
+    unsetenv(kForceSetnsEnv);
+    unsetenv(kForceNoPidfdEnv);
+  }
 };
 
 TEST_P(ScopedProcSource, ListsOnlyTargetNamespace) {
@@ -88,12 +108,67 @@ TEST_P(ScopedProcSource, ListsOnlyTargetNamespace) {
 
   ASSERT_TRUE(proc) << proc.error().message;
   EXPECT_STREQ(proc_source_name(proc->source), GetParam());
-  EXPECT_TRUE(proc->fallbacks.empty()) << proc->fallbacks;
+  EXPECT_TRUE(proc->fallbacks.empty()) << joined(proc->fallbacks);
   EXPECT_EQ(list_pids(proc->root.get()), std::set<int>{1});
   std::ifstream comm(proc->path() + "/1/comm");
   std::string name;
   comm >> name;
   EXPECT_EQ(name, "sleep");
+  // The test kernel takes the pidns option, so nothing entered the
+  // namespace.
+  EXPECT_EQ(proc->join, NamespaceJoin::kPidnsOption);
+  EXPECT_TRUE(proc->join_notes.empty()) << joined(proc->join_notes);
+  EXPECT_EQ(proc->helper_pid, 0);
+}
+
+TEST_P(ScopedProcSource, SetnsJoinsThroughPidfd) {
+  SleepingNamespace target;
+  ASSERT_GT(target.init_pid(), 0) << "unshare did not start";
+  setenv(kForceSetnsEnv, "1", 1);
+
+  Result<ScopedProc> proc = open_scoped_proc("/proc", target.init_pid(),
+                                             pid_namespace(target.init_pid()));
+
+  ASSERT_TRUE(proc) << proc.error().message;
+  EXPECT_STREQ(proc_source_name(proc->source), GetParam());
+  EXPECT_EQ(proc->join, NamespaceJoin::kPidfd) << joined(proc->join_notes);
+  EXPECT_EQ(proc->join_notes,
+            std::vector<std::string>{std::string(kForceSetnsEnv) + "=1"});
+  EXPECT_EQ(list_pids(proc->root.get()), std::set<int>{1});
+  // The helper's child was the namespace's second process and has exited.
+  EXPECT_EQ(proc->helper_pid, 2);
+}
+
+TEST_P(ScopedProcSource, SetnsWithoutPidfdUsesNamespaceFile) {
+  SleepingNamespace target;
+  ASSERT_GT(target.init_pid(), 0) << "unshare did not start";
+  setenv(kForceSetnsEnv, "1", 1);
+  setenv(kForceNoPidfdEnv, "1", 1);
+
+  Result<ScopedProc> proc = open_scoped_proc("/proc", target.init_pid(),
+                                             pid_namespace(target.init_pid()));
+
+  ASSERT_TRUE(proc) << proc.error().message;
+  EXPECT_STREQ(proc_source_name(proc->source), GetParam());
+  EXPECT_EQ(proc->join, NamespaceJoin::kNamespaceFile);
+  EXPECT_EQ(proc->join_notes,
+            (std::vector<std::string>{std::string(kForceSetnsEnv) + "=1",
+                                      std::string(kForceNoPidfdEnv) + "=1"}));
+  EXPECT_EQ(list_pids(proc->root.get()), std::set<int>{1});
+}
+
+TEST_P(ScopedProcSource, OtherNamespaceInodeIsRejected) {
+  SleepingNamespace target;
+  ASSERT_GT(target.init_pid(), 0) << "unshare did not start";
+
+  // The inode of the test's own namespace stands for a pid reused by a
+  // process of another namespace.
+  Result<ScopedProc> proc =
+      open_scoped_proc("/proc", target.init_pid(), pid_namespace(getpid()));
+
+  ASSERT_FALSE(proc);
+  EXPECT_NE(proc.error().message.find("the pid was reused"), std::string::npos)
+      << proc.error().message;
 }
 
 INSTANTIATE_TEST_SUITE_P(Sources, ScopedProcSource,
@@ -130,8 +205,13 @@ TEST(ScopedProc, MissingPidFallsBackToHost) {
 
   ASSERT_TRUE(proc) << proc.error().message;
   EXPECT_EQ(proc->source, ProcSource::kHost);
-  EXPECT_NE(proc->fallbacks.find("999999999/ns/pid"), std::string::npos)
-      << proc->fallbacks;
+  ASSERT_EQ(proc->fallbacks.size(), 2u) << joined(proc->fallbacks);
+  EXPECT_EQ(proc->fallbacks[0].rfind("fsmount failed: ", 0), 0u)
+      << proc->fallbacks[0];
+  EXPECT_EQ(proc->fallbacks[1].rfind("private failed: ", 0), 0u)
+      << proc->fallbacks[1];
+  EXPECT_NE(proc->fallbacks[0].find("999999999/ns/pid"), std::string::npos)
+      << proc->fallbacks[0];
 }
 
 }  // namespace
