@@ -151,6 +151,9 @@ void find_wrapped_command(const CommandSyntax& syntax,
         use_script(*option.value, match);
         return;
       }
+      if (contains(syntax.user_options, option.name) && option.value) {
+        match.user = option.value;
+      }
       i += option.consumed;
       continue;
     }
@@ -159,6 +162,9 @@ void find_wrapped_command(const CommandSyntax& syntax,
       continue;
     }
     if (positionals_left > 0) {
+      if (syntax.positionals - positionals_left + 1 == syntax.user_positional) {
+        match.user = arg;
+      }
       --positionals_left;
       ++i;
       continue;

@@ -27,6 +27,10 @@ Commands:
                                  named by --pid, --cgroup or --container-id;
                                  with none, entrytrace's own PID namespace
   analyze FILE [OPTIONS]         analyse a capture recorded with --record
+  static --image-config FILE --rootfs DIR [OPTIONS] [-- ARG...]
+                                 resolve what a container of the image would
+                                 run from its config and root filesystem,
+                                 without running anything
   demo [OPTIONS]                 run the built-in demo container: tini, a
                                  shell and a python3 HTTP server on port 8080
 
@@ -44,7 +48,8 @@ struct CommandName {
 constexpr CommandName kCommands[] = {{"run", Command::kRun},
                                      {"observe", Command::kObserve},
                                      {"analyze", Command::kAnalyze},
-                                     {"demo", Command::kDemo}};
+                                     {"demo", Command::kDemo},
+                                     {"static", Command::kStatic}};
 
 std::optional<Command> find_command(const std::string& name) {
   for (const auto& entry : kCommands) {
@@ -102,8 +107,40 @@ po::options_description output_options() {
   return d;
 }
 
+po::options_description image_options(Command command) {
+  po::options_description d(command == Command::kStatic
+                                ? "Image"
+                                : "Image (also resolve the command statically "
+                                  "and compare)");
+  d.add_options()
+      ("image-config", po::value<std::string>()->value_name("FILE"),
+       "JSON file with the image config: an OCI image config "
+       "({\"config\": {...}}) or the output of 'docker inspect' for an image "
+       "or container; its Entrypoint, Cmd, Env, User and WorkingDir are used")
+      ("rootfs", po::value<std::string>()->value_name("DIR"),
+       command == Command::kObserve
+           ? "directory holding the image's unpacked root filesystem; every "
+             "file is read inside it and no symbolic link leaves it; without "
+             "it, commands are not resolved to files"
+           : "directory holding the image's unpacked root filesystem; every "
+             "file is read inside it and no symbolic link leaves it");
+  if (command != Command::kRun) {
+    d.add_options()
+        ("entrypoint", po::value<std::string>()->value_name("JSON"),
+         "replace the image's Entrypoint, as 'docker run --entrypoint' "
+         "does, which also drops its Cmd: a JSON array of strings (e.g. "
+         "'[\"/bin/sh\", \"-c\"]'), one executable name, or '' for none. "
+         "Arguments after '--' replace the image's Cmd");
+  }
+  return d;
+}
+
 po::options_description command_options(Command command) {
   po::options_description d;
+  if (command == Command::kStatic || command == Command::kRun ||
+      command == Command::kObserve) {
+    d.add(image_options(command));
+  }
   if (command == Command::kObserve) {
     po::options_description target("Target");
     target.add_options()
@@ -131,7 +168,7 @@ po::options_description command_options(Command command) {
                          "creating one with only loopback");
     d.add(launch);
   }
-  if (command != Command::kAnalyze) {
+  if (command != Command::kAnalyze && command != Command::kStatic) {
     d.add(capture_options());
   }
   d.add(output_options());
@@ -149,6 +186,9 @@ const char* command_synopsis(Command command) {
       return "Usage: entrytrace analyze FILE [OPTIONS]\n";
     case Command::kDemo:
       return "Usage: entrytrace demo [OPTIONS]\n";
+    case Command::kStatic:
+      return "Usage: entrytrace static --image-config FILE --rootfs DIR "
+             "[--entrypoint JSON] [OPTIONS] [-- ARG...]\n";
   }
   return "";
 }
@@ -277,6 +317,46 @@ Status fill_observe_target(const po::variables_map& vm, Options& options) {
   return Ok{};
 }
 
+// The image options, checked against what each command accepts.
+Status fill_image(const po::variables_map& vm,
+                  std::vector<std::string>& after_dashes, Options& options) {
+  for (auto [name, field] : {std::pair{"image-config", &options.image_config},
+                             std::pair{"rootfs", &options.rootfs}}) {
+    if (!vm.count(name))
+      continue;
+    *field = vm[name].as<std::string>();
+    if (field->empty())
+      return Error{std::string("invalid --") + name + " '': give a path"};
+  }
+  if (vm.count("entrypoint"))
+    options.entrypoint = vm["entrypoint"].as<std::string>();
+
+  const bool with_image = !options.image_config.empty();
+  if (options.command == Command::kStatic &&
+      (!with_image || options.rootfs.empty())) {
+    return Error{
+        "static needs --image-config FILE and --rootfs DIR, for "
+        "example: entrytrace static --image-config config.json "
+        "--rootfs ./rootfs"};
+  }
+  if (!with_image && (!options.rootfs.empty() || options.entrypoint)) {
+    return Error{std::string(options.entrypoint ? "--entrypoint" : "--rootfs") +
+                 " needs --image-config FILE"};
+  }
+  if (options.command == Command::kRun && with_image &&
+      options.rootfs.empty()) {
+    return Error{
+        "run --image-config needs --rootfs DIR, the image's "
+        "unpacked root filesystem"};
+  }
+  if (options.command == Command::kStatic ||
+      (options.command == Command::kObserve && with_image)) {
+    options.image_args = std::move(after_dashes);
+    after_dashes.clear();
+  }
+  return Ok{};
+}
+
 Status fill_command(const po::variables_map& vm,
                     const std::vector<std::string>& positional,
                     std::vector<std::string> after_dashes, Options& options) {
@@ -300,13 +380,20 @@ Status fill_command(const po::variables_map& vm,
       options.capture_file = positional.front();
       break;
     case Command::kDemo:
+    case Command::kStatic:
       break;
+  }
+  if (Status image = fill_image(vm, after_dashes, options); !image) {
+    return image;
   }
   if (options.command != Command::kAnalyze && !positional.empty()) {
     return Error{"unexpected argument '" + positional.front() + "'"};
   }
   if (options.command != Command::kRun && !after_dashes.empty()) {
-    return Error{"unexpected arguments after '--'"};
+    return Error{options.command == Command::kObserve
+                     ? "observe takes arguments after '--' only with "
+                       "--image-config, as the run arguments of the image"
+                     : "unexpected arguments after '--'"};
   }
   options.keep = vm.count("keep") > 0;
   options.host_network = vm.count("host-network") > 0;
@@ -359,7 +446,8 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   auto command = find_command(args.front());
   if (!command) {
     return usage_error("unknown command '" + args.front() +
-                       "'; commands are run, observe, analyze and demo");
+                       "'; commands are run, observe, analyze, demo and "
+                       "static");
   }
 
   // Everything after the first "--" belongs to the command being run and is

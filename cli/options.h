@@ -13,7 +13,7 @@
 
 namespace entrytrace {
 
-enum class Command { kRun, kObserve, kAnalyze, kDemo };
+enum class Command { kRun, kObserve, kAnalyze, kDemo, kStatic };
 
 struct Options {
   Command command = Command::kRun;
@@ -44,6 +44,17 @@ struct Options {
   bool host_network = false;
   // analyze: a capture recorded with --record.
   std::string capture_file;
+
+  // Static analysis of the image (static; optional for run and observe):
+  // the image config file and the unpacked root filesystem, empty when not
+  // given. observe may omit the rootfs.
+  std::string image_config;
+  std::string rootfs;
+  // --entrypoint as given, parsed later by parse_entrypoint_override().
+  std::optional<std::string> entrypoint;
+  // static and observe: the run arguments after "--", replacing the
+  // image's Cmd.
+  std::vector<std::string> image_args;
 
   // Analysis and output.
   int top_k = 3;
