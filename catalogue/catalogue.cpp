@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <fstream>
+#include <initializer_list>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 namespace entrytrace {
 
@@ -28,6 +31,18 @@ const char* wrapper_kind_name(WrapperKind kind) {
 
 const char* wrapper_mode_name(WrapperMode mode) {
   return mode == WrapperMode::kExec ? "exec" : "resident";
+}
+
+const char* supervisor_format_name(SupervisorFormat format) {
+  switch (format) {
+    case SupervisorFormat::kSupervisordIni:
+      return "supervisord-ini";
+    case SupervisorFormat::kRunitScan:
+      return "runit-scan";
+    case SupervisorFormat::kRunitService:
+      return "runit-service";
+  }
+  return "supervisord-ini";
 }
 
 namespace {
@@ -171,7 +186,8 @@ Result<CommandSyntax> parse_syntax(const Reader& reader, const JsonValue& entry,
   if (auto bad = reader.check_members(
           command, here,
           {"options", "optionsWithValue", "scriptOptions", "positionals",
-           "assignments", "permute", "shell", "execsLastCommand"})) {
+           "assignments", "permute", "shell", "execsLastCommand", "userOptions",
+           "userPositional"})) {
     return *bad;
   }
 
@@ -201,13 +217,23 @@ Result<CommandSyntax> parse_syntax(const Reader& reader, const JsonValue& entry,
   if (!script)
     return script.error();
   syntax.script_options = *script;
+  auto user_options = reader.string_array(command, here, "userOptions");
+  if (!user_options)
+    return user_options.error();
+  syntax.user_options = *user_options;
 
-  auto positionals = command.FindMember("positionals");
-  if (positionals != command.MemberEnd()) {
-    if (!positionals->value.IsInt() || positionals->value.GetInt() < 0) {
-      return reader.error(here, "\"positionals\" must be a count >= 0");
+  for (auto [name, field] :
+       {std::pair{"positionals", &syntax.positionals},
+        std::pair{"userPositional", &syntax.user_positional}}) {
+    auto count = command.FindMember(name);
+    if (count == command.MemberEnd()) {
+      continue;
     }
-    syntax.positionals = positionals->value.GetInt();
+    if (!count->value.IsInt() || count->value.GetInt() < 0) {
+      return reader.error(here,
+                          std::string("\"") + name + "\" must be a count >= 0");
+    }
+    *field = count->value.GetInt();
   }
   return syntax;
 }
@@ -288,13 +314,126 @@ Result<WrapperEntry> parse_wrapper(const Reader& reader, const JsonValue& entry,
   return wrapper;
 }
 
+Result<SupervisorFormat> parse_format(const Reader& reader,
+                                      const std::string& where,
+                                      const std::string& text) {
+  for (SupervisorFormat format :
+       {SupervisorFormat::kSupervisordIni, SupervisorFormat::kRunitScan,
+        SupervisorFormat::kRunitService}) {
+    if (text == supervisor_format_name(format)) {
+      return format;
+    }
+  }
+  return reader.error(where, "invalid format \"" + text +
+                                 "\" (expected supervisord-ini, runit-scan "
+                                 "or runit-service)");
+}
+
+// Reads the optional string members of an object into fields; a member
+// that is absent leaves its field as it is.
+Status optional_strings(
+    const Reader& reader, const JsonValue& object, const std::string& where,
+    std::initializer_list<std::pair<const char*, std::string*>> fields) {
+  for (auto [name, field] : fields) {
+    if (!object.HasMember(name)) {
+      continue;
+    }
+    auto value = reader.string_member(object, where, name);
+    if (!value)
+      return value.error();
+    *field = *value;
+  }
+  return Ok{};
+}
+
+Result<ServiceLayout> parse_layout(const Reader& reader,
+                                   const JsonValue& config,
+                                   const std::string& where) {
+  ServiceLayout layout;
+  auto it = config.FindMember("layout");
+  if (it == config.MemberEnd()) {
+    return layout;
+  }
+  const std::string here = where + ".layout";
+  if (!it->value.IsObject()) {
+    return reader.error(here, "must be an object");
+  }
+  if (auto bad = reader.check_members(
+          it->value, here,
+          {"run", "down", "state", "pid", "log", "hiddenPrefix"})) {
+    return *bad;
+  }
+  Status status = optional_strings(reader, it->value, here,
+                                   {{"run", &layout.run},
+                                    {"down", &layout.down},
+                                    {"state", &layout.state},
+                                    {"pid", &layout.pid},
+                                    {"log", &layout.log},
+                                    {"hiddenPrefix", &layout.hidden_prefix}});
+  if (!status)
+    return status.error();
+  return layout;
+}
+
+Result<std::optional<SupervisorConfigSyntax>> parse_supervisor_config(
+    const Reader& reader, const JsonValue& entry, const std::string& where) {
+  auto it = entry.FindMember("config");
+  if (it == entry.MemberEnd()) {
+    return std::optional<SupervisorConfigSyntax>();
+  }
+  const JsonValue& config = it->value;
+  const std::string here = where + ".config";
+  if (!config.IsObject()) {
+    return reader.error(here, "must be an object");
+  }
+  if (auto bad = reader.check_members(
+          config, here,
+          {"format", "pathOptions", "pathOperand", "searchPaths",
+           "includeSection", "includeKey", "serviceSections", "layout"})) {
+    return *bad;
+  }
+  SupervisorConfigSyntax syntax;
+  auto format_text = reader.string_member(config, here, "format");
+  if (!format_text)
+    return format_text.error();
+  auto format = parse_format(reader, here, *format_text);
+  if (!format)
+    return format.error();
+  syntax.format = *format;
+
+  auto operand = bool_member(reader, config, here, "pathOperand", false);
+  if (!operand)
+    return operand.error();
+  syntax.path_operand = *operand;
+  for (auto [name, field] :
+       {std::pair{"pathOptions", &syntax.path_options},
+        std::pair{"searchPaths", &syntax.search_paths},
+        std::pair{"serviceSections", &syntax.service_sections}}) {
+    auto values = reader.string_array(config, here, name);
+    if (!values)
+      return values.error();
+    *field = *values;
+  }
+  Status names = optional_strings(reader, config, here,
+                                  {{"includeSection", &syntax.include_section},
+                                   {"includeKey", &syntax.include_key}});
+  if (!names)
+    return names.error();
+  auto layout = parse_layout(reader, config, here);
+  if (!layout)
+    return layout.error();
+  syntax.layout = *layout;
+  return std::optional<SupervisorConfigSyntax>(syntax);
+}
+
 Result<SupervisorEntry> parse_supervisor(const Reader& reader,
                                          const JsonValue& entry,
                                          const std::string& where) {
   if (!entry.IsObject()) {
     return reader.error(where, "must be an object");
   }
-  if (auto bad = reader.check_members(entry, where, {"name", "exe", "argv"})) {
+  if (auto bad = reader.check_members(entry, where,
+                                      {"name", "exe", "argv", "config"})) {
     return *bad;
   }
   SupervisorEntry supervisor;
@@ -307,7 +446,31 @@ Result<SupervisorEntry> parse_supervisor(const Reader& reader,
       &supervisor.argv_patterns, &supervisor.argv);
   if (!patterns)
     return patterns.error();
+  auto config = parse_supervisor_config(reader, entry, where);
+  if (!config)
+    return config.error();
+  supervisor.config = *config;
   return supervisor;
+}
+
+Result<DaemonEntry> parse_daemon(const Reader& reader, const JsonValue& entry,
+                                 const std::string& where) {
+  if (!entry.IsObject()) {
+    return reader.error(where, "must be an object");
+  }
+  if (auto bad = reader.check_members(entry, where, {"name", "exe"})) {
+    return *bad;
+  }
+  DaemonEntry daemon;
+  auto name = reader.string_member(entry, where, "name");
+  if (!name)
+    return name.error();
+  daemon.name = *name;
+  Status patterns = compile_patterns(reader, entry, where, daemon.exe_pattern,
+                                     daemon.exe, nullptr, nullptr);
+  if (!patterns)
+    return patterns.error();
+  return daemon;
 }
 
 Result<RuntimeEntry> parse_runtime(const Reader& reader, const JsonValue& entry,
@@ -328,6 +491,64 @@ Result<RuntimeEntry> parse_runtime(const Reader& reader, const JsonValue& entry,
   if (!patterns)
     return patterns.error();
   return runtime;
+}
+
+// Compiles one more pattern member of an entry.
+Status compile_member(const Reader& reader, const JsonValue& entry,
+                      const std::string& where, const char* name,
+                      std::string& text,
+                      std::shared_ptr<const re2::RE2>& compiled) {
+  auto value = reader.string_member(entry, where, name);
+  if (!value)
+    return value.error();
+  auto pattern = reader.pattern(where + "." + name, *value);
+  if (!pattern)
+    return pattern.error();
+  text = *value;
+  compiled = *pattern;
+  return Ok{};
+}
+
+Result<EmbeddedRuntimeEntry> parse_embedded_runtime(const Reader& reader,
+                                                    const JsonValue& entry,
+                                                    const std::string& where) {
+  if (!entry.IsObject()) {
+    return reader.error(where, "must be an object");
+  }
+  if (auto bad = reader.check_members(entry, where,
+                                      {"name", "runtime", "host", "directory",
+                                       "file", "line", "libraryRoot"})) {
+    return *bad;
+  }
+  EmbeddedRuntimeEntry embedded;
+  for (auto [name, field] : {std::pair{"name", &embedded.name},
+                             std::pair{"runtime", &embedded.runtime},
+                             std::pair{"directory", &embedded.directory}}) {
+    auto value = reader.string_member(entry, where, name);
+    if (!value)
+      return value.error();
+    *field = *value;
+  }
+  if (entry.HasMember("libraryRoot")) {
+    auto root = reader.string_member(entry, where, "libraryRoot");
+    if (!root)
+      return root.error();
+    embedded.library_root = *root;
+  }
+  for (auto [name, text, compiled] :
+       {std::tuple{"host", &embedded.host_pattern, &embedded.host},
+        std::tuple{"file", &embedded.file_pattern, &embedded.file},
+        std::tuple{"line", &embedded.line_pattern, &embedded.line}}) {
+    Status status =
+        compile_member(reader, entry, where, name, *text, *compiled);
+    if (!status)
+      return status.error();
+  }
+  if (embedded.line->NumberOfCapturingGroups() < 1) {
+    return reader.error(where + ".line",
+                        "needs a capturing group for the library path");
+  }
+  return embedded;
 }
 
 // Parses one section ("wrappers", ...) into entries, in file order.
@@ -392,6 +613,8 @@ constexpr WeightField kWeightFields[] = {
     {"shortLivedPenalty", &ScoringWeights::short_lived_penalty},
     {"shortLivedMs", &ScoringWeights::short_lived_ms},
     {"confidenceTemperature", &ScoringWeights::confidence_temperature},
+    {"supervisorPenalty", &ScoringWeights::supervisor_penalty},
+    {"daemonPenalty", &ScoringWeights::daemon_penalty},
 };
 
 // Overrides the weights named in "scoring"; unnamed weights keep their
@@ -488,7 +711,8 @@ Status Catalogue::merge_json(std::string_view text, std::string_view source) {
   }
   if (auto bad = reader.check_members(
           document, "top level",
-          {"multiCall", "wrappers", "supervisors", "runtimes", "scoring"})) {
+          {"multiCall", "wrappers", "supervisors", "daemons", "runtimes",
+           "preForkServers", "embeddedRuntimes", "scoring"})) {
     return *bad;
   }
 
@@ -504,6 +728,18 @@ Status Catalogue::merge_json(std::string_view text, std::string_view source) {
       parse_section<RuntimeEntry>(reader, document, "runtimes", parse_runtime);
   if (!runtimes)
     return runtimes.error();
+  auto daemons =
+      parse_section<DaemonEntry>(reader, document, "daemons", parse_daemon);
+  if (!daemons)
+    return daemons.error();
+  auto pre_fork = parse_section<SupervisorEntry>(
+      reader, document, "preForkServers", parse_supervisor);
+  if (!pre_fork)
+    return pre_fork.error();
+  auto embedded = parse_section<EmbeddedRuntimeEntry>(
+      reader, document, "embeddedRuntimes", parse_embedded_runtime);
+  if (!embedded)
+    return embedded.error();
   auto multi_call = reader.string_array(document, "top level", "multiCall");
   if (!multi_call)
     return multi_call.error();
@@ -516,6 +752,9 @@ Status Catalogue::merge_json(std::string_view text, std::string_view source) {
   merge_entries(wrappers_, std::move(*wrappers));
   merge_entries(supervisors_, std::move(*supervisors));
   merge_entries(runtimes_, std::move(*runtimes));
+  merge_entries(daemons_, std::move(*daemons));
+  merge_entries(pre_fork_servers_, std::move(*pre_fork));
+  merge_entries(embedded_runtimes_, std::move(*embedded));
   for (auto& name : *multi_call) {
     if (std::find(multi_call_.begin(), multi_call_.end(), name) ==
         multi_call_.end()) {
@@ -584,6 +823,58 @@ std::optional<std::string> Catalogue::match_supervisor(
     }
   }
   return std::nullopt;
+}
+
+const SupervisorEntry* Catalogue::find_supervisor(std::string_view name) const {
+  for (const SupervisorEntry& entry : supervisors_) {
+    if (entry.name == name) {
+      return &entry;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<std::string> Catalogue::match_daemon(
+    std::string_view exe, const std::vector<std::string>& argv) const {
+  const std::string name = program_name(exe, argv);
+  if (name.empty()) {
+    return std::nullopt;
+  }
+  for (const DaemonEntry& entry : daemons_) {
+    if (matches_exe(*entry.exe, name, exe)) {
+      return entry.name;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Catalogue::match_pre_fork_server(
+    std::string_view exe, const std::vector<std::string>& argv) const {
+  const std::string name = program_name(exe, argv);
+  if (name.empty()) {
+    return std::nullopt;
+  }
+  for (const SupervisorEntry& entry : pre_fork_servers_) {
+    if (matches_exe(*entry.exe, name, exe) && matches_argv(entry.argv, argv)) {
+      return entry.name;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<const EmbeddedRuntimeEntry*> Catalogue::embedded_runtime_rules(
+    std::string_view exe, const std::vector<std::string>& argv) const {
+  std::vector<const EmbeddedRuntimeEntry*> rules;
+  const std::string name = program_name(exe, argv);
+  if (name.empty()) {
+    return rules;
+  }
+  for (const EmbeddedRuntimeEntry& entry : embedded_runtimes_) {
+    if (matches_exe(*entry.host, name, exe)) {
+      rules.push_back(&entry);
+    }
+  }
+  return rules;
 }
 
 }  // namespace entrytrace

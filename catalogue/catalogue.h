@@ -57,6 +57,12 @@ struct CommandSyntax {
   // The shell replaces itself with the last simple command of a -c script
   // (bash does, Debian's dash does not).
   bool execs_last_command = false;
+  // Where a user switch names the user it runs the command as: options
+  // that take the user as their value ("-u" of chpst), or the position of
+  // the positional argument that is the user (1 for gosu USER CMD; 0 for
+  // none).
+  std::vector<std::string> user_options;
+  int user_positional = 0;
 };
 
 struct WrapperEntry {
@@ -80,6 +86,60 @@ struct WrapperMatch {
   std::vector<std::string> wrapped_argv;
   // The script given to a shell or with su -c, when there is one.
   std::optional<std::string> script;
+  // The user the wrapper switches to, as written ("redis", "999:999"), when
+  // its syntax names where the user is.
+  std::optional<std::string> user;
+};
+
+// How a supervisor's configuration is laid out. The parsers of each format
+// are in detectors/, and the catalogue contains the paths and names they
+// use.
+enum class SupervisorFormat {
+  // supervisord's INI file: [program:x] sections and [include] globs.
+  kSupervisordIni,
+  // A runit scan directory (runsvdir DIR): one service directory per entry.
+  kRunitScan,
+  // One runit service directory.
+  kRunitService,
+};
+
+// "supervisord-ini", "runit-scan", "runit-service".
+const char* supervisor_format_name(SupervisorFormat format);
+
+// Names inside a runit service directory, relative to it.
+struct ServiceLayout {
+  std::string run = "run";
+  // Its presence keeps the service down until it is started by hand.
+  std::string down = "down";
+  // The state the supervisor writes as text ("run", "down"); empty when
+  // the layout has none.
+  std::string state;
+  // The pid of the running service, as text; empty when none.
+  std::string pid;
+  // A subdirectory that is the service's log service; empty when none.
+  std::string log;
+  // Entries of a scan directory that start with this are not services.
+  std::string hidden_prefix = ".";
+};
+
+struct SupervisorConfigSyntax {
+  SupervisorFormat format = SupervisorFormat::kSupervisordIni;
+  // Options whose value is the configuration path (supervisord -c FILE).
+  std::vector<std::string> path_options;
+  // The first operand is the configuration path (runsvdir DIR).
+  bool path_operand = false;
+  // Tried in order when no option or operand names the path. "{prefix}"
+  // is the directory above the program's (/usr for /usr/bin/supervisord).
+  // A relative path is resolved against the working directory.
+  std::vector<std::string> search_paths;
+  // INI: the section and key whose value lists more files to read, as
+  // globs relative to the including file's directory.
+  std::string include_section;
+  std::string include_key;
+  // INI: section prefixes, before ":", of the sections that define a
+  // service ("program" for [program:web]).
+  std::vector<std::string> service_sections;
+  ServiceLayout layout;
 };
 
 struct SupervisorEntry {
@@ -88,12 +148,43 @@ struct SupervisorEntry {
   std::shared_ptr<const re2::RE2> exe;
   std::vector<std::string> argv_patterns;
   std::vector<std::shared_ptr<const re2::RE2>> argv;
+  // Unset when entrytrace does not read this supervisor's configuration.
+  std::optional<SupervisorConfigSyntax> config;
+};
+
+// A system daemon that containers run beside their workload (cron, sshd,
+// a syslog daemon). It is reported as such, never as the application.
+struct DaemonEntry {
+  std::string name;
+  std::string exe_pattern;
+  std::shared_ptr<const re2::RE2> exe;
 };
 
 struct RuntimeEntry {
   std::string name;
   std::string exe_pattern;
   std::shared_ptr<const re2::RE2> exe;
+};
+
+// A runtime loaded into a native server as a library, such as PHP in
+// apache2. It is embedded when a file of `directory` whose name fully
+// matches `file` has a line that fully matches `line`, and the library path
+// captured by the first group of `line` exists in the root filesystem.
+struct EmbeddedRuntimeEntry {
+  std::string name;
+  // The runtime reported, e.g. "php".
+  std::string runtime;
+  // The server program that loads it, matched like a runtime's exe.
+  std::string host_pattern;
+  std::shared_ptr<const re2::RE2> host;
+  std::string directory;
+  std::string file_pattern;
+  std::shared_ptr<const re2::RE2> file;
+  std::string line_pattern;
+  std::shared_ptr<const re2::RE2> line;
+  // Directory that a relative library path is resolved against (the
+  // server root); empty means "/".
+  std::string library_root;
 };
 
 // Named weights of the steady-state score; see docs/result.md for how they
@@ -121,6 +212,11 @@ struct ScoringWeights {
   double short_lived_ms = 500.0;
   // Softmax temperature of the confidence; larger spreads it more evenly.
   double confidence_temperature = 2.0;
+  // Added once when the image is a supervisor, or runs and has one below
+  // it (the init or script that started the supervisor and stayed).
+  double supervisor_penalty = -6.0;
+  // Added once when the image matches a daemon entry.
+  double daemon_penalty = -6.0;
 };
 
 class Catalogue {
@@ -156,12 +252,35 @@ class Catalogue {
   std::optional<std::string> match_supervisor(
       std::string_view exe, const std::vector<std::string>& argv) const;
 
+  // The supervisor entry with this name, or nullptr.
+  const SupervisorEntry* find_supervisor(std::string_view name) const;
+
+  // Returns the name of the matching daemon entry.
+  std::optional<std::string> match_daemon(
+      std::string_view exe, const std::vector<std::string>& argv) const;
+
+  // Returns the name of the matching pre-fork server entry: a server whose
+  // master process forks the workers (apache2, nginx, php-fpm).
+  std::optional<std::string> match_pre_fork_server(
+      std::string_view exe, const std::vector<std::string>& argv) const;
+
+  // Returns the embedded-runtime entries whose host matches the program.
+  std::vector<const EmbeddedRuntimeEntry*> embedded_runtime_rules(
+      std::string_view exe, const std::vector<std::string>& argv) const;
+
   const ScoringWeights& weights() const { return weights_; }
   const std::vector<WrapperEntry>& wrappers() const { return wrappers_; }
   const std::vector<SupervisorEntry>& supervisors() const {
     return supervisors_;
   }
   const std::vector<RuntimeEntry>& runtimes() const { return runtimes_; }
+  const std::vector<DaemonEntry>& daemons() const { return daemons_; }
+  const std::vector<SupervisorEntry>& pre_fork_servers() const {
+    return pre_fork_servers_;
+  }
+  const std::vector<EmbeddedRuntimeEntry>& embedded_runtimes() const {
+    return embedded_runtimes_;
+  }
 
  private:
   std::string program_name(std::string_view exe,
@@ -169,7 +288,10 @@ class Catalogue {
 
   std::vector<WrapperEntry> wrappers_;
   std::vector<SupervisorEntry> supervisors_;
+  std::vector<DaemonEntry> daemons_;
   std::vector<RuntimeEntry> runtimes_;
+  std::vector<SupervisorEntry> pre_fork_servers_;
+  std::vector<EmbeddedRuntimeEntry> embedded_runtimes_;
   std::vector<std::string> multi_call_;
   ScoringWeights weights_;
 };

@@ -100,13 +100,16 @@ void attribute_sockets(const ExecGraph& graph,
   }
 }
 
-// A running child that is a plain fork of its parent's image (same exe, no
-// exec seen) belongs to the parent's program, like a pre-fork worker whose
-// sockets could not be read.
+// A running child that is a plain fork of its running parent's image (same
+// exe, no exec seen) belongs to the parent's program, like a pre-fork
+// worker whose sockets could not be read. A fork whose parent exited is a
+// daemon that detached, and stays a candidate.
 void mark_forked_copies(const ExecGraph& graph,
                         std::vector<NodeFeatures>& features) {
   for (size_t i = 0; i < graph.nodes().size(); ++i) {
     const ExecNode& parent = graph.nodes()[i];
+    if (!running(parent))
+      continue;
     for (size_t child : graph.clone_children(i)) {
       const ExecNode& node = graph.nodes()[child];
       if (features[child].worker_of || !running(node) || node.exec_index != 0 ||
@@ -114,6 +117,20 @@ void mark_forked_copies(const ExecGraph& graph,
         continue;
       }
       features[child].worker_of = i;
+    }
+  }
+}
+
+// Marks the running ancestors of every running supervisor that are not
+// supervisors themselves.
+void mark_supervisor_inits(const ExecGraph& graph,
+                           std::vector<NodeFeatures>& features) {
+  for (size_t i = 0; i < graph.nodes().size(); ++i) {
+    if (!features[i].supervisor || !running(graph.nodes()[i]))
+      continue;
+    for (size_t ancestor : graph.ancestors(i)) {
+      if (running(graph.nodes()[ancestor]) && !features[ancestor].supervisor)
+        features[ancestor].supervisor_init = true;
     }
   }
 }
@@ -142,12 +159,14 @@ std::vector<NodeFeatures> compute_features(const ExecGraph& graph,
     f.running_descendants = downstream.running;
     f.wrapper = catalogue.match_wrapper(node.exe, node.argv);
     f.supervisor = catalogue.match_supervisor(node.exe, node.argv);
+    f.daemon = catalogue.match_daemon(node.exe, node.argv);
     f.children = static_cast<int>(graph.clone_children(i).size());
     f.ns_pid1 = node.ns_pid == 1;
     f.exited = !running(node);
   }
   attribute_sockets(graph, features);
   mark_forked_copies(graph, features);
+  mark_supervisor_inits(graph, features);
   return features;
 }
 
@@ -159,6 +178,10 @@ double score_features(const NodeFeatures& f, const ScoringWeights& w) {
                                   w.listening_cap);
   if (f.wrapper)
     score += w.wrapper_penalty;
+  if (f.supervisor || f.supervisor_init)
+    score += w.supervisor_penalty;
+  if (f.daemon)
+    score += w.daemon_penalty;
   score += w.execs_downstream_penalty * f.execs_downstream;
   score += w.fanout_per_child *
            std::min(static_cast<double>(f.children), w.fanout_cap);

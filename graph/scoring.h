@@ -36,6 +36,11 @@ struct NodeFeatures {
   std::optional<size_t> worker_of;
   std::optional<WrapperMatch> wrapper;
   std::optional<std::string> supervisor;
+  // The image runs, is not a supervisor and has a running supervisor below
+  // it: the init or script that started the supervisor and stayed.
+  bool supervisor_init = false;
+  // The catalogue daemon entry the image matches (cron, sshd, syslog).
+  std::optional<std::string> daemon;
   // Clone children of this image.
   int children = 0;
   bool ns_pid1 = false;
