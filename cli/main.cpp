@@ -13,7 +13,9 @@
 #include <sstream>
 
 #include "catalogue/catalogue.h"
+#include "cli/image_analysis.h"
 #include "cli/options.h"
+#include "cli/target_files.h"
 #include "common/capture_json.h"
 #include "common/log.h"
 #include "detectors/analyze.h"
@@ -117,11 +119,12 @@ Result<std::vector<std::string>> demo_argv() {
 }
 
 // Builds a capture that contains only the reason live capture failed, so
-// that the result still says why it is empty.
+// that the result still says why it is empty. Its backend is "none"
+// because no backend ran.
 Capture failed_capture(const std::string& description,
                        const std::string& reason) {
   Capture capture;
-  capture.backend = "procfs";
+  capture.backend = "none";
   capture.target.description = description;
   capture.evidence.push_back("Dynamic capture unavailable: " + reason);
   return capture;
@@ -180,9 +183,11 @@ void stop_target(LiveTarget& live, const Options& options) {
   live.tree->stop(kStopGrace);
 }
 
-// Captures the live target. Returns the exit status to use when the
-// command cannot go on (the target does not exist, CMD cannot be run).
-Result<Capture> capture_live(const Options& options, int& exit_status) {
+// Captures the live target and reads the files its supervisors use before
+// the target is stopped. Returns the exit status to use when the command
+// cannot go on (the target does not exist, CMD cannot be run).
+Result<Capture> capture_live(const Options& options, const Catalogue& catalogue,
+                             int& exit_status) {
   auto live = start_target(options);
   if (!live) {
     exit_status = kExitUsage;
@@ -219,6 +224,9 @@ Result<Capture> capture_live(const Options& options, int& exit_status) {
     return failed_capture(live->target.description, backend.error().message);
   }
   auto capture = (*backend)->capture(live->target, capture_options);
+  if (capture) {
+    read_target_files(*capture, catalogue, options.proc_root);
+  }
   stop_target(*live, options);
 
   if (release_error) {
@@ -244,8 +252,36 @@ Result<Capture> load_capture(const Options& options) {
   return capture;
 }
 
+Status write_result(const Options& options, const EntryTraceResult& result) {
+  std::string json = result_to_json(result);
+  if (options.output_file.empty()) {
+    std::fwrite(json.data(), 1, json.size(), stdout);
+    std::fflush(stdout);
+    return Ok{};
+  }
+  if (auto status = write_text_file(options.output_file, json); !status) {
+    std::fwrite(json.data(), 1, json.size(), stdout);
+    return status;
+  }
+  return Ok{};
+}
+
+// The static command: the image alone.
+int run_static(const Options& options, const Catalogue& catalogue) {
+  auto result = analyze_image_options(options, catalogue);
+  if (!result) {
+    spdlog::error("{}", result.error().message);
+    return kExitUsage;
+  }
+  if (auto status = write_result(options, **result); !status) {
+    spdlog::error("{}", status.error().message);
+  }
+  return (*result)->terminals.empty() ? kExitNoTerminal : kExitFound;
+}
+
 int emit_result(const Options& options, const Capture& capture,
-                const Catalogue& catalogue) {
+                const Catalogue& catalogue,
+                const std::optional<EntryTraceResult>& image) {
   if (!options.record_file.empty()) {
     auto status =
         write_text_file(options.record_file, capture_to_json(capture));
@@ -254,16 +290,11 @@ int emit_result(const Options& options, const Capture& capture,
     }
   }
 
-  EntryTraceResult result =
-      analyze(capture, catalogue, AnalyzeOptions{options.top_k});
-  std::string json = result_to_json(result);
-  if (options.output_file.empty()) {
-    std::fwrite(json.data(), 1, json.size(), stdout);
-    std::fflush(stdout);
-  } else if (auto status = write_text_file(options.output_file, json);
-             !status) {
+  EntryTraceResult result = combine_with_image(
+      analyze(capture, catalogue, AnalyzeOptions{options.top_k}), capture,
+      image, catalogue);
+  if (auto status = write_result(options, result); !status) {
     spdlog::error("{}", status.error().message);
-    std::fwrite(json.data(), 1, json.size(), stdout);
   }
   return result.terminals.empty() ? kExitNoTerminal : kExitFound;
 }
@@ -274,16 +305,33 @@ int run(const Options& options) {
     spdlog::error("invalid catalogue: {}", catalogue.error().message);
     return kExitUsage;
   }
+  if (options.command == Command::kStatic) {
+    return run_static(options, *catalogue);
+  }
+  // Resolved before anything runs, so that a bad image option stops the
+  // command early.
+  auto image = analyze_image_options(options, *catalogue);
+  if (!image) {
+    spdlog::error("{}", image.error().message);
+    return kExitUsage;
+  }
 
   int exit_status = kExitNoTerminal;
-  Result<Capture> capture = options.command == Command::kAnalyze
-                                ? load_capture(options)
-                                : capture_live(options, exit_status);
+  Result<Capture> capture =
+      options.command == Command::kAnalyze
+          ? load_capture(options)
+          : capture_live(options, *catalogue, exit_status);
+  if (!capture && *image) {
+    spdlog::warn("live capture failed, reporting the static analysis: {}",
+                 capture.error().message);
+    capture = failed_capture("image " + options.image_config,
+                             capture.error().message);
+  }
   if (!capture) {
     spdlog::error("{}", capture.error().message);
     return options.command == Command::kAnalyze ? kExitUsage : exit_status;
   }
-  return emit_result(options, *capture, *catalogue);
+  return emit_result(options, *capture, *catalogue, *image);
 }
 
 }  // namespace

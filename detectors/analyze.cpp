@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "detectors/supervisor_report.h"
 #include "graph/exec_graph.h"
 #include "graph/scoring.h"
 
@@ -19,6 +20,7 @@ struct Context {
   const Catalogue& catalogue;
   const ExecGraph& graph;
   const GraphScores& scores;
+  const SupervisorAnalysis& supervisors;
 };
 
 std::string pid_text(const ExecNode& node) {
@@ -212,6 +214,11 @@ Terminal make_terminal(const Context& ctx, const Candidate& candidate,
 
   add_listening_evidence(ctx, node, t.evidence);
   collapsed = collapse_wrappers(ctx, node, t.evidence);
+  if (auto found = ctx.supervisors.terminal_evidence.find(node);
+      found != ctx.supervisors.terminal_evidence.end()) {
+    t.evidence.insert(t.evidence.end(), found->second.begin(),
+                      found->second.end());
+  }
   if (t.runtime) {
     t.evidence.push_back(
         "runtime " + *t.runtime + " from " +
@@ -291,13 +298,16 @@ EntryTraceResult analyze(const Capture& capture, const Catalogue& catalogue,
                          const AnalyzeOptions& options) {
   const ExecGraph graph = ExecGraph::build(capture);
   const GraphScores scores = score_graph(graph, capture, catalogue);
-  const Context ctx{capture, catalogue, graph, scores};
+  const SupervisorAnalysis supervisors =
+      analyze_supervisors(capture, catalogue, graph, scores);
+  const Context ctx{capture, catalogue, graph, scores, supervisors};
 
   EntryTraceResult result;
   result.backend = capture.backend;
   result.target =
       ResultTarget{capture.target.description, capture.target.pid_ns,
-                   capture.target.pid_ns_depth, capture.target.init_host_pid};
+                   capture.target.pid_ns_depth, capture.target.init_host_pid,
+                   capture.target.host_pids_visible};
   result.window =
       ResultWindow{capture.window_us, capture.elapsed_us, capture.interval_us};
   result.exec_graph = to_result_graph(graph);
@@ -316,6 +326,8 @@ EntryTraceResult analyze(const Capture& capture, const Catalogue& catalogue,
                                 joined(collapsed));
     }
   }
+  result.evidence.insert(result.evidence.end(), supervisors.evidence.begin(),
+                         supervisors.evidence.end());
 
   result.diagnostics = capture.diagnostics;
   for (const std::string& line : graph.diagnostics()) {
@@ -324,6 +336,9 @@ EntryTraceResult analyze(const Capture& capture, const Catalogue& catalogue,
   diagnose_resident_shell(ctx, result.diagnostics);
   diagnose_nested_init(ctx, result.diagnostics);
   diagnose_unreadable(ctx, result.diagnostics);
+  result.diagnostics.insert(result.diagnostics.end(),
+                            supervisors.diagnostics.begin(),
+                            supervisors.diagnostics.end());
   if (graph.nodes().empty()) {
     result.diagnostics.push_back("no process was observed in the window");
   }
