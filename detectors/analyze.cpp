@@ -103,12 +103,16 @@ bool reached_by_exec(const ExecGraph& graph, size_t node) {
 }
 
 TerminalType terminal_type(const Context& ctx, size_t node) {
-  if (ctx.scores.features[node].supervisor)
+  if (ctx.scores.features[node].supervisor) {
     return TerminalType::kSupervisor;
+  }
   for (size_t ancestor : ctx.graph.ancestors(node)) {
     if (ctx.scores.features[ancestor].supervisor) {
       return TerminalType::kService;
     }
+  }
+  if (ctx.scores.features[node].daemon) {
+    return TerminalType::kDaemon;
   }
   return TerminalType::kProcess;
 }
@@ -311,6 +315,7 @@ EntryTraceResult analyze(const Capture& capture, const Catalogue& catalogue,
   result.window =
       ResultWindow{capture.window_us, capture.elapsed_us, capture.interval_us};
   result.exec_graph = to_result_graph(graph);
+  result.application_found = !supervisors.no_application;
 
   result.evidence = capture.evidence;
   for (const std::string& line : summary_evidence(ctx)) {

@@ -73,9 +73,9 @@ struct ResultGraph {
   std::vector<ResultEdge> edges;
 };
 
-enum class TerminalType { kProcess, kSupervisor, kService };
+enum class TerminalType { kProcess, kSupervisor, kService, kDaemon };
 
-// "process", "supervisor", "service".
+// "process", "supervisor", "service", "daemon".
 const char* terminal_type_name(TerminalType type);
 
 struct TerminalUser {
@@ -121,6 +121,9 @@ struct EntryTraceResult {
   ResultTarget target;
   ResultWindow window;
   ResultGraph exec_graph;
+  // False when every running candidate is a supervisor, the init that
+  // started one or a system daemon: the terminals are then not a workload.
+  bool application_found = true;
   // Best first.
   std::vector<Terminal> terminals;
   std::vector<std::string> evidence;

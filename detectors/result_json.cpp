@@ -18,6 +18,8 @@ const char* terminal_type_name(TerminalType type) {
       return "supervisor";
     case TerminalType::kService:
       return "service";
+    case TerminalType::kDaemon:
+      return "daemon";
   }
   return "process";
 }
@@ -289,6 +291,8 @@ std::string result_to_json(const EntryTraceResult& result) {
   const bool host_pids = result.target.host_pids_visible;
   out.key("execGraph");
   write_graph(out, result.exec_graph, host_pids);
+  out.key("applicationFound");
+  out.boolean(result.application_found);
   out.key("terminals");
   out.start_array();
   for (const Terminal& terminal : result.terminals) {

@@ -472,6 +472,7 @@ class Reporter {
     out_.evidence.push_back(
         "no application workload: every running candidate is " +
         joined(kinds, ", or "));
+    out_.no_application = true;
   }
 
   // Gives each terminal the sentence of the service it belongs to: its

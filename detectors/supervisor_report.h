@@ -24,6 +24,9 @@ struct SupervisorAnalysis {
   std::map<size_t, std::vector<std::string>> terminal_evidence;
   // What could not be read or parsed of a configuration.
   std::vector<std::string> diagnostics;
+  // Set when every running candidate is a supervisor, the init that
+  // started one or a system daemon.
+  bool no_application = false;
 };
 
 // Reads the configuration of every supervisor site from the files kept in

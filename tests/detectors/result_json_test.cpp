@@ -60,9 +60,10 @@ TEST(ResultJson, TopLevelKeyOrder) {
   for (auto it = document.MemberBegin(); it != document.MemberEnd(); ++it) {
     keys.push_back(it->name.GetString());
   }
-  EXPECT_EQ(keys, (std::vector<std::string>{
-                      "schema", "mode", "backend", "target", "window",
-                      "execGraph", "terminals", "evidence", "diagnostics"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"schema", "mode", "backend", "target",
+                                      "window", "execGraph", "applicationFound",
+                                      "terminals", "evidence", "diagnostics"}));
   EXPECT_STREQ(document["schema"].GetString(), "entrytrace.result/v1");
   EXPECT_STREQ(document["mode"].GetString(), "dynamic");
 }

@@ -211,6 +211,7 @@ TEST(SupervisordReport, EvidenceNamesFilesAndStates) {
                        "(pid 1) but matches no program of its configuration"));
   EXPECT_THAT(result.evidence,
               Not(Contains(HasSubstr("no application workload"))));
+  EXPECT_TRUE(result.application_found);
   EXPECT_THAT(result.diagnostics, Not(Contains(HasSubstr("supervisord"))));
 }
 
@@ -535,6 +536,7 @@ TEST(RecordedCaptures, RunitPythonInit) {
               Contains(HasSubstr("pid 6 (/usr/sbin/rsyslogd) is a background "
                                  "daemon")));
   EXPECT_THAT(result.evidence, Contains(HasSubstr("no application workload")));
+  EXPECT_FALSE(result.application_found);
   for (const Terminal& terminal : result.terminals) {
     SCOPED_TRACE("pid " + std::to_string(terminal.ns_pid));
     EXPECT_THAT(terminal.evidence,

@@ -275,6 +275,7 @@ TEST_F(SupervisordTree, SupervisorIsNotTheWorkload) {
 
   EXPECT_EQ(member_string(terminals[0], "type"), "service");
   EXPECT_EQ(member_string(terminals[1], "type"), "service");
+  EXPECT_TRUE(run.result["applicationFound"].GetBool());
   const rapidjson::Value* supervisor =
       terminal_with_path(run.result, "/python3.11");
   ASSERT_NE(supervisor, nullptr) << run.out;
@@ -399,6 +400,11 @@ TEST_F(RunitTree, NoApplicationWorkload) {
   auto top = strings_of(run.result, "evidence");
 
   EXPECT_TRUE(mentions(top, "no application workload")) << join(top);
+  ASSERT_TRUE(run.result["applicationFound"].IsBool()) << run.out;
+  EXPECT_FALSE(run.result["applicationFound"].GetBool());
+  const rapidjson::Value* syslog = terminal_with_path(run.result, "rsyslogd");
+  ASSERT_NE(syslog, nullptr) << run.out;
+  EXPECT_EQ(member_string(*syslog, "type"), "daemon");
   EXPECT_TRUE(mentions_all(top, {"(/usr/sbin/rsyslogd) is a background daemon",
                                  "/rc.d/20-syslog.sh) started it and exited",
                                  "not a service of runsvdir"}))
