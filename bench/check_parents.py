@@ -4,8 +4,10 @@
 The capture-rate harness counts a process as captured when its marker
 appears anywhere in the output. This script goes further for entrytrace's
 result: for every marker found in a node's argv it checks that the node's
-host pid and its parent (ppid, as the target's namespace numbers it) match
-the workload's ground truth. Prints one markdown row per observer label.
+pid and its parent (ppid, as the target's namespace numbers it) match the
+workload's ground truth. The pid is the host pid, or the namespace pid when
+the result has no host pids (a procfs scoped to the target was read).
+Prints one markdown row per observer label.
 
   bench/check_parents.py bench/results/capture-<stamp>/runs
 """
@@ -36,6 +38,7 @@ def check_run(run_dir, inside_namespace):
 
     An observer inside the workload's namespace sees that namespace's pids
     as its host pids, so its hostPid is compared with the namespace pid.
+    A result without host pids is checked by nsPid.
     """
     result_path = os.path.join(run_dir, "out", "result.json")
     truth_path = os.path.join(run_dir, "truth.tsv")
@@ -45,6 +48,7 @@ def check_run(run_dir, inside_namespace):
     with open(result_path) as f:
         result = json.load(f)
 
+    host_pids = result["target"].get("hostPidsVisible", True)
     captured = 0
     right = 0
     for node in result["execGraph"]["nodes"]:
@@ -53,8 +57,13 @@ def check_run(run_dir, inside_namespace):
             if row is None:
                 continue
             captured += 1
-            pid_column = "ns_pid" if inside_namespace else "host_pid"
-            if (node["hostPid"] == int(row[pid_column]) and
+            if not host_pids:
+                pid, pid_column = node["nsPid"], "ns_pid"
+            elif inside_namespace:
+                pid, pid_column = node["hostPid"], "ns_pid"
+            else:
+                pid, pid_column = node["hostPid"], "host_pid"
+            if (pid == int(row[pid_column]) and
                     node["ppid"] == int(row["ns_ppid"])):
                 right += 1
     return captured, right
@@ -80,7 +89,7 @@ def main():
 
     # A marker is in more than one node when one process was reported as two
     # images with the same argv; each node is checked.
-    print("| observer | nodes with a marker | host pid and parent right |")
+    print("| observer | nodes with a marker | pid and parent right |")
     print("|---|---|---|")
     for label, (captured, right) in sorted(totals.items()):
         share = 100 * right / captured if captured else 0
