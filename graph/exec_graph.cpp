@@ -75,6 +75,9 @@ bool image_differs(const ExecNode& node, uint64_t node_stack,
 class GraphBuilder {
  public:
   ExecGraph build(const Capture& capture) {
+    // A capture through a procfs scoped to the target holds namespace pids
+    // where host pids would be.
+    pid_label_ = capture.target.host_pids_visible ? "host pid " : "pid ";
     std::vector<const Observation*> ordered;
     ordered.reserve(capture.observations.size());
     for (const Observation& o : capture.observations) {
@@ -116,7 +119,7 @@ class GraphBuilder {
          o.kind == ObservationKind::kImageChanged) &&
         !o.snapshot) {
       note("observation " + std::string(observation_kind_name(o.kind)) +
-           " of host pid " + std::to_string(o.process.host_pid) +
+           " of " + pid_label_ + std::to_string(o.process.host_pid) +
            " has no snapshot; ignored");
     }
   }
@@ -144,7 +147,7 @@ class GraphBuilder {
   void image_changed(int64_t time_us, const ProcessSnapshot& snapshot) {
     auto it = processes_.find(snapshot.id);
     if (it == processes_.end() || !it->second.alive) {
-      note("exec of host pid " + std::to_string(snapshot.id.host_pid) +
+      note("exec of " + pid_label_ + std::to_string(snapshot.id.host_pid) +
            " seen before the process itself; its earlier images are "
            "unknown");
       seen(time_us, snapshot);
@@ -173,7 +176,7 @@ class GraphBuilder {
   void exited(int64_t time_us, const ProcessId& id) {
     auto it = processes_.find(id);
     if (it == processes_.end()) {
-      note("exit of host pid " + std::to_string(id.host_pid) +
+      note("exit of " + pid_label_ + std::to_string(id.host_pid) +
            " that was never seen");
       return;
     }
@@ -190,7 +193,7 @@ class GraphBuilder {
                     const std::vector<ListeningSocket>& sockets) {
     auto it = processes_.find(id);
     if (it == processes_.end()) {
-      note("sockets of host pid " + std::to_string(id.host_pid) +
+      note("sockets of " + pid_label_ + std::to_string(id.host_pid) +
            " that was never seen; ignored");
       return;
     }
@@ -209,7 +212,7 @@ class GraphBuilder {
     }
     auto old = processes_.find(latest->second);
     if (old != processes_.end() && old->second.alive) {
-      note("host pid " + std::to_string(id.host_pid) +
+      note(pid_label_ + std::to_string(id.host_pid) +
            " was reused (start ticks " +
            std::to_string(latest->second.start_ticks) + " then " +
            std::to_string(id.start_ticks) +
@@ -295,6 +298,8 @@ class GraphBuilder {
   }
 
   ExecGraph graph_;
+  // "host pid " or, for a capture without host pids, "pid ".
+  std::string pid_label_ = "host pid ";
   std::vector<ExecEdge> edges_;
   std::vector<uint64_t> stacks_;
   std::map<ProcessId, ProcessState> processes_;
