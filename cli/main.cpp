@@ -202,6 +202,7 @@ Result<Capture> capture_live(const Options& options, const Catalogue& catalogue,
   capture_options.periods = options.periods;
   capture_options.realtime = options.realtime;
   capture_options.proc_root = options.proc_root;
+  capture_options.host_pids = options.host_pids;
   capture_options.stop = &g_stop_requested;
   capture_options.on_first_scan = [&] {
     if (!live->tree) {

@@ -60,6 +60,9 @@ std::optional<Command> find_command(const std::string& name) {
   return std::nullopt;
 }
 
+// The option tables keep each option with its help text, which clang-format
+// would reflow.
+// clang-format off
 po::options_description capture_options() {
   po::options_description d("Capture");
   d.add_options()
@@ -84,6 +87,12 @@ po::options_description capture_options() {
        "namespaces), ebpf (when built in) or auto, which tries ebpf, then "
        "netlink, then procfs; the result says which ran and why the "
        "others did not")
+      ("host-pids",
+       "read the host's /proc filtered by PID namespace inode, so that the "
+       "result carries host pids; without it, and with CAP_SYS_ADMIN and "
+       "CAP_SYS_PTRACE, the procfs backend reads a procfs scoped to the "
+       "target, where the kernel lists only the target's processes and host "
+       "pid fields are 0")
       ("record", po::value<std::string>(),
        "also write the raw observations as JSON to this file, for "
        "'entrytrace analyze'");
@@ -174,6 +183,7 @@ po::options_description command_options(Command command) {
   d.add(output_options());
   return d;
 }
+// clang-format on
 
 const char* command_synopsis(Command command) {
   switch (command) {
@@ -236,8 +246,8 @@ Status fill_engine(const po::variables_map& vm, Options& options) {
     return Error{"invalid --backend '" + options.backend +
                  "': use auto, procfs, netlink or ebpf"};
   }
-  options.realtime = vm.count("realtime") > 0 ||
-                     (!low_cost && vm.count("no-realtime") == 0);
+  options.realtime =
+      vm.count("realtime") > 0 || (!low_cost && vm.count("no-realtime") == 0);
   return Ok{};
 }
 
@@ -278,6 +288,7 @@ Status fill_output(const po::variables_map& vm, Options& options) {
   if (vm.count("output")) {
     options.output_file = vm["output"].as<std::string>();
   }
+  options.host_pids = vm.count("host-pids") > 0;
   if (vm.count("record")) {
     options.record_file = vm["record"].as<std::string>();
   }
@@ -291,8 +302,9 @@ Status fill_output(const po::variables_map& vm, Options& options) {
 // At most one target option; with none, observe watches its own namespace.
 Status fill_observe_target(const po::variables_map& vm, Options& options) {
   if (vm.count("pid") + vm.count("cgroup") + vm.count("container-id") > 1) {
-    return Error{"--pid, --cgroup and --container-id exclude each other; "
-                 "name the target with one of them"};
+    return Error{
+        "--pid, --cgroup and --container-id exclude each other; "
+        "name the target with one of them"};
   }
   if (vm.count("pid")) {
     options.pid = vm["pid"].as<int32_t>();
@@ -368,8 +380,9 @@ Status fill_command(const po::variables_map& vm,
       break;
     case Command::kRun:
       if (after_dashes.empty()) {
-        return Error{"run needs a command after '--', for example: "
-                     "entrytrace run -- tini -- python3 -m http.server"};
+        return Error{
+            "run needs a command after '--', for example: "
+            "entrytrace run -- tini -- python3 -m http.server"};
       }
       options.command_argv = std::move(after_dashes);
       break;
@@ -407,7 +420,8 @@ Result<std::chrono::microseconds> parse_duration(const std::string& text) {
   double number = 0;
   std::string unit;
   if (!(in >> number) || number < 0 || !std::isfinite(number)) {
-    return Error{"'" + text + "' is not a duration; use a number with a unit "
+    return Error{"'" + text +
+                 "' is not a duration; use a number with a unit "
                  "such as 500ms or 3s"};
   }
   in >> unit;
@@ -421,7 +435,8 @@ Result<std::chrono::microseconds> parse_duration(const std::string& text) {
   } else if (unit == "m") {
     scale = 60e6;
   } else {
-    return Error{"'" + text + "' has no valid unit; add us, ms, s or m, "
+    return Error{"'" + text +
+                 "' has no valid unit; add us, ms, s or m, "
                  "for example 500ms or 3s"};
   }
   double micros = number * scale;
@@ -461,8 +476,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
 
   po::options_description described = command_options(*command);
   po::options_description hidden;
-  hidden.add_options()("positional",
-                       po::value<std::vector<std::string>>());
+  hidden.add_options()("positional", po::value<std::vector<std::string>>());
   po::options_description all;
   all.add(described).add(hidden);
   po::positional_options_description positional;
@@ -470,11 +484,9 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(ours)
-                  .options(all)
-                  .positional(positional)
-                  .run(),
-              vm);
+    po::store(
+        po::command_line_parser(ours).options(all).positional(positional).run(),
+        vm);
     po::notify(vm);
   } catch (const po::error& e) {
     return usage_error(e.what());

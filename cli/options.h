@@ -29,6 +29,8 @@ struct Options {
   // SCHED_FIFO for the capture thread during the window, when permitted.
   bool realtime = true;
   std::string proc_root = "/proc";
+  // Read the host /proc even where a scoped procfs could be opened.
+  bool host_pids = false;
   // auto, procfs, netlink or ebpf; checked against the backends built in.
   std::string backend = "auto";
 

@@ -127,6 +127,9 @@ struct CaptureOptions {
   int realtime_priority = 5;
   // Root of the procfs to read; tests point it at trees in fixtures/.
   std::string proc_root = "/proc";
+  // Read proc_root filtered by namespace inode even where a procfs scoped
+  // to the target could be opened, so that the capture has host pids.
+  bool host_pids = false;
   // Set from a signal handler to end the window early; the capture still
   // returns what it saw.
   const std::atomic<bool>* stop = nullptr;

@@ -663,6 +663,8 @@ class ProcfsBackend : public CaptureBackend {
     std::optional<std::string> host_pids_needed;
     if (options.events != nullptr) {
       host_pids_needed = "process events name host pids";
+    } else if (options.host_pids) {
+      host_pids_needed = "--host-pids asks for host pids";
     }
     Result<ProcView> view =
         open_proc_view(target, options.proc_root, host_pids_needed);
