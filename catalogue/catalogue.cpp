@@ -134,14 +134,18 @@ std::string entry_where(const char* section, size_t index,
 
 Result<WrapperKind> parse_kind(const Reader& reader, const std::string& where,
                                const std::string& text) {
-  if (text == "init")
+  if (text == "init") {
     return WrapperKind::kInit;
-  if (text == "user-switch")
+  }
+  if (text == "user-switch") {
     return WrapperKind::kUserSwitch;
-  if (text == "shell")
+  }
+  if (text == "shell") {
     return WrapperKind::kShell;
-  if (text == "utility")
+  }
+  if (text == "utility") {
     return WrapperKind::kUtility;
+  }
   return reader.error(where, "invalid kind \"" + text +
                                  "\" (expected init, user-switch, shell or "
                                  "utility)");
@@ -149,10 +153,12 @@ Result<WrapperKind> parse_kind(const Reader& reader, const std::string& where,
 
 Result<WrapperMode> parse_mode(const Reader& reader, const std::string& where,
                                const std::string& text) {
-  if (text == "exec")
+  if (text == "exec") {
     return WrapperMode::kExec;
-  if (text == "resident")
+  }
+  if (text == "resident") {
     return WrapperMode::kResident;
+  }
   return reader.error(
       where, "invalid mode \"" + text + "\" (expected exec or resident)");
 }
@@ -210,16 +216,19 @@ Result<CommandSyntax> parse_syntax(const Reader& reader, const JsonValue& entry,
   syntax.execs_last_command = *execs_last;
 
   auto with_value = reader.string_array(command, here, "optionsWithValue");
-  if (!with_value)
+  if (!with_value) {
     return with_value.error();
+  }
   syntax.options_with_value = *with_value;
   auto script = reader.string_array(command, here, "scriptOptions");
-  if (!script)
+  if (!script) {
     return script.error();
+  }
   syntax.script_options = *script;
   auto user_options = reader.string_array(command, here, "userOptions");
-  if (!user_options)
+  if (!user_options) {
     return user_options.error();
+  }
   syntax.user_options = *user_options;
 
   for (auto [name, field] :
@@ -245,11 +254,13 @@ Status compile_patterns(const Reader& reader, const JsonValue& entry,
                         std::vector<std::string>* argv_text,
                         std::vector<std::shared_ptr<const re2::RE2>>* argv) {
   auto text = reader.string_member(entry, where, "exe");
-  if (!text)
+  if (!text) {
     return text.error();
+  }
   auto compiled = reader.pattern(where + ".exe", *text);
-  if (!compiled)
+  if (!compiled) {
     return compiled.error();
+  }
   exe_text = *text;
   exe = *compiled;
 
@@ -257,13 +268,15 @@ Status compile_patterns(const Reader& reader, const JsonValue& entry,
     return Ok{};
   }
   auto patterns = reader.string_array(entry, where, "argv");
-  if (!patterns)
+  if (!patterns) {
     return patterns.error();
+  }
   for (size_t i = 0; i < patterns->size(); ++i) {
     auto re = reader.pattern(where + ".argv[" + std::to_string(i) + "]",
                              (*patterns)[i]);
-    if (!re)
+    if (!re) {
       return re.error();
+    }
     argv->push_back(*re);
   }
   *argv_text = *patterns;
@@ -281,35 +294,42 @@ Result<WrapperEntry> parse_wrapper(const Reader& reader, const JsonValue& entry,
   }
   WrapperEntry wrapper;
   auto name = reader.string_member(entry, where, "name");
-  if (!name)
+  if (!name) {
     return name.error();
+  }
   wrapper.name = *name;
 
   auto kind_text = reader.string_member(entry, where, "kind");
-  if (!kind_text)
+  if (!kind_text) {
     return kind_text.error();
+  }
   auto kind = parse_kind(reader, where, *kind_text);
-  if (!kind)
+  if (!kind) {
     return kind.error();
+  }
   wrapper.kind = *kind;
 
   auto mode_text = reader.string_member(entry, where, "mode");
-  if (!mode_text)
+  if (!mode_text) {
     return mode_text.error();
+  }
   auto mode = parse_mode(reader, where, *mode_text);
-  if (!mode)
+  if (!mode) {
     return mode.error();
+  }
   wrapper.mode = *mode;
 
   Status patterns =
       compile_patterns(reader, entry, where, wrapper.exe_pattern, wrapper.exe,
                        &wrapper.argv_patterns, &wrapper.argv);
-  if (!patterns)
+  if (!patterns) {
     return patterns.error();
+  }
 
   auto syntax = parse_syntax(reader, entry, where);
-  if (!syntax)
+  if (!syntax) {
     return syntax.error();
+  }
   wrapper.syntax = *syntax;
   return wrapper;
 }
@@ -339,8 +359,9 @@ Status optional_strings(
       continue;
     }
     auto value = reader.string_member(object, where, name);
-    if (!value)
+    if (!value) {
       return value.error();
+    }
     *field = *value;
   }
   return Ok{};
@@ -370,8 +391,9 @@ Result<ServiceLayout> parse_layout(const Reader& reader,
                                     {"pid", &layout.pid},
                                     {"log", &layout.log},
                                     {"hiddenPrefix", &layout.hidden_prefix}});
-  if (!status)
+  if (!status) {
     return status.error();
+  }
   return layout;
 }
 
@@ -394,34 +416,40 @@ Result<std::optional<SupervisorConfigSyntax>> parse_supervisor_config(
   }
   SupervisorConfigSyntax syntax;
   auto format_text = reader.string_member(config, here, "format");
-  if (!format_text)
+  if (!format_text) {
     return format_text.error();
+  }
   auto format = parse_format(reader, here, *format_text);
-  if (!format)
+  if (!format) {
     return format.error();
+  }
   syntax.format = *format;
 
   auto operand = bool_member(reader, config, here, "pathOperand", false);
-  if (!operand)
+  if (!operand) {
     return operand.error();
+  }
   syntax.path_operand = *operand;
   for (auto [name, field] :
        {std::pair{"pathOptions", &syntax.path_options},
         std::pair{"searchPaths", &syntax.search_paths},
         std::pair{"serviceSections", &syntax.service_sections}}) {
     auto values = reader.string_array(config, here, name);
-    if (!values)
+    if (!values) {
       return values.error();
+    }
     *field = *values;
   }
   Status names = optional_strings(reader, config, here,
                                   {{"includeSection", &syntax.include_section},
                                    {"includeKey", &syntax.include_key}});
-  if (!names)
+  if (!names) {
     return names.error();
+  }
   auto layout = parse_layout(reader, config, here);
-  if (!layout)
+  if (!layout) {
     return layout.error();
+  }
   syntax.layout = *layout;
   return std::optional<SupervisorConfigSyntax>(syntax);
 }
@@ -438,17 +466,20 @@ Result<SupervisorEntry> parse_supervisor(const Reader& reader,
   }
   SupervisorEntry supervisor;
   auto name = reader.string_member(entry, where, "name");
-  if (!name)
+  if (!name) {
     return name.error();
+  }
   supervisor.name = *name;
   Status patterns = compile_patterns(
       reader, entry, where, supervisor.exe_pattern, supervisor.exe,
       &supervisor.argv_patterns, &supervisor.argv);
-  if (!patterns)
+  if (!patterns) {
     return patterns.error();
+  }
   auto config = parse_supervisor_config(reader, entry, where);
-  if (!config)
+  if (!config) {
     return config.error();
+  }
   supervisor.config = *config;
   return supervisor;
 }
@@ -463,13 +494,15 @@ Result<DaemonEntry> parse_daemon(const Reader& reader, const JsonValue& entry,
   }
   DaemonEntry daemon;
   auto name = reader.string_member(entry, where, "name");
-  if (!name)
+  if (!name) {
     return name.error();
+  }
   daemon.name = *name;
   Status patterns = compile_patterns(reader, entry, where, daemon.exe_pattern,
                                      daemon.exe, nullptr, nullptr);
-  if (!patterns)
+  if (!patterns) {
     return patterns.error();
+  }
   return daemon;
 }
 
@@ -483,13 +516,15 @@ Result<RuntimeEntry> parse_runtime(const Reader& reader, const JsonValue& entry,
   }
   RuntimeEntry runtime;
   auto name = reader.string_member(entry, where, "name");
-  if (!name)
+  if (!name) {
     return name.error();
+  }
   runtime.name = *name;
   Status patterns = compile_patterns(reader, entry, where, runtime.exe_pattern,
                                      runtime.exe, nullptr, nullptr);
-  if (!patterns)
+  if (!patterns) {
     return patterns.error();
+  }
   return runtime;
 }
 
@@ -499,11 +534,13 @@ Status compile_member(const Reader& reader, const JsonValue& entry,
                       std::string& text,
                       std::shared_ptr<const re2::RE2>& compiled) {
   auto value = reader.string_member(entry, where, name);
-  if (!value)
+  if (!value) {
     return value.error();
+  }
   auto pattern = reader.pattern(where + "." + name, *value);
-  if (!pattern)
+  if (!pattern) {
     return pattern.error();
+  }
   text = *value;
   compiled = *pattern;
   return Ok{};
@@ -525,14 +562,16 @@ Result<EmbeddedRuntimeEntry> parse_embedded_runtime(const Reader& reader,
                              std::pair{"runtime", &embedded.runtime},
                              std::pair{"directory", &embedded.directory}}) {
     auto value = reader.string_member(entry, where, name);
-    if (!value)
+    if (!value) {
       return value.error();
+    }
     *field = *value;
   }
   if (entry.HasMember("libraryRoot")) {
     auto root = reader.string_member(entry, where, "libraryRoot");
-    if (!root)
+    if (!root) {
       return root.error();
+    }
     embedded.library_root = *root;
   }
   for (auto [name, text, compiled] :
@@ -541,8 +580,9 @@ Result<EmbeddedRuntimeEntry> parse_embedded_runtime(const Reader& reader,
         std::tuple{"line", &embedded.line_pattern, &embedded.line}}) {
     Status status =
         compile_member(reader, entry, where, name, *text, *compiled);
-    if (!status)
+    if (!status) {
       return status.error();
+    }
   }
   if (embedded.line->NumberOfCapturingGroups() < 1) {
     return reader.error(where + ".line",
@@ -569,8 +609,9 @@ Result<std::vector<Entry>> parse_section(const Reader& reader,
   for (size_t i = 0; i < array.Size(); ++i) {
     const std::string where = entry_where(section, i, array[i]);
     Result<Entry> entry = parse(reader, array[i], where);
-    if (!entry)
+    if (!entry) {
       return entry.error();
+    }
     if (!names.insert(entry->name).second) {
       return reader.error(where, "duplicate name \"" + entry->name + "\"");
     }
@@ -718,35 +759,43 @@ Status Catalogue::merge_json(std::string_view text, std::string_view source) {
 
   auto wrappers =
       parse_section<WrapperEntry>(reader, document, "wrappers", parse_wrapper);
-  if (!wrappers)
+  if (!wrappers) {
     return wrappers.error();
+  }
   auto supervisors = parse_section<SupervisorEntry>(
       reader, document, "supervisors", parse_supervisor);
-  if (!supervisors)
+  if (!supervisors) {
     return supervisors.error();
+  }
   auto runtimes =
       parse_section<RuntimeEntry>(reader, document, "runtimes", parse_runtime);
-  if (!runtimes)
+  if (!runtimes) {
     return runtimes.error();
+  }
   auto daemons =
       parse_section<DaemonEntry>(reader, document, "daemons", parse_daemon);
-  if (!daemons)
+  if (!daemons) {
     return daemons.error();
+  }
   auto pre_fork = parse_section<SupervisorEntry>(
       reader, document, "preForkServers", parse_supervisor);
-  if (!pre_fork)
+  if (!pre_fork) {
     return pre_fork.error();
+  }
   auto embedded = parse_section<EmbeddedRuntimeEntry>(
       reader, document, "embeddedRuntimes", parse_embedded_runtime);
-  if (!embedded)
+  if (!embedded) {
     return embedded.error();
+  }
   auto multi_call = reader.string_array(document, "top level", "multiCall");
-  if (!multi_call)
+  if (!multi_call) {
     return multi_call.error();
+  }
   ScoringWeights weights = weights_;
   Status weights_ok = parse_weights(reader, document, weights);
-  if (!weights_ok)
+  if (!weights_ok) {
     return weights_ok.error();
+  }
 
   // Everything parsed: apply, so that a failed merge changes nothing.
   merge_entries(wrappers_, std::move(*wrappers));

@@ -186,8 +186,9 @@ struct Word {
   size_t unquoted_prefix = std::string::npos;
 
   void mark_quoted() {
-    if (!quoted)
+    if (!quoted) {
       unquoted_prefix = text.size();
+    }
     quoted = true;
   }
 

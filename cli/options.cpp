@@ -334,14 +334,17 @@ Status fill_image(const po::variables_map& vm,
                   std::vector<std::string>& after_dashes, Options& options) {
   for (auto [name, field] : {std::pair{"image-config", &options.image_config},
                              std::pair{"rootfs", &options.rootfs}}) {
-    if (!vm.count(name))
+    if (!vm.count(name)) {
       continue;
+    }
     *field = vm[name].as<std::string>();
-    if (field->empty())
+    if (field->empty()) {
       return Error{std::string("invalid --") + name + " '': give a path"};
+    }
   }
-  if (vm.count("entrypoint"))
+  if (vm.count("entrypoint")) {
     options.entrypoint = vm["entrypoint"].as<std::string>();
+  }
 
   const bool with_image = !options.image_config.empty();
   if (options.command == Command::kStatic &&

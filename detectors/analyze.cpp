@@ -29,18 +29,21 @@ std::string pid_text(const ExecNode& node) {
 
 // The path a person recognises the image by: exe, else argv[0], else comm.
 std::string display_path(const ExecNode& node) {
-  if (node.exe_known && !node.exe.empty())
+  if (node.exe_known && !node.exe.empty()) {
     return node.exe;
-  if (!node.argv.empty())
+  }
+  if (!node.argv.empty()) {
     return node.argv.front();
+  }
   return node.comm;
 }
 
 std::string joined(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& word : words) {
-    if (!out.empty())
+    if (!out.empty()) {
       out += ' ';
+    }
     out += word;
   }
   return out;
@@ -53,8 +56,9 @@ ResultNode to_result_node(const ExecNode& node) {
   out.ns_pid = node.ns_pid;
   out.ppid = node.ppid;
   out.host_ppid = node.host_ppid;
-  if (node.exe_known)
+  if (node.exe_known) {
     out.exe = node.exe;
+  }
   out.exe_deleted = node.exe_deleted;
   out.argv = node.argv;
   out.comm = node.comm;
@@ -64,8 +68,9 @@ ResultNode to_result_node(const ExecNode& node) {
   out.exec_index = node.exec_index;
   out.first_seen_us = node.first_seen_us;
   out.ended_us = node.ended_us;
-  if (node.ended_us)
+  if (node.ended_us) {
     out.end_reason = node.exited ? "exited" : "exec";
+  }
   for (const ListeningSocket& socket : node.listening) {
     out.listening.push_back(describe_socket(socket));
   }
@@ -90,8 +95,9 @@ ResultGraph to_result_graph(const ExecGraph& graph) {
 // same exe and argv as the parent. It repeats the parent in the ancestry.
 bool is_fork_copy(const ExecGraph& graph, size_t node) {
   auto edge = graph.incoming_edge(node);
-  if (!edge || graph.edges()[*edge].kind != EdgeKind::kClone)
+  if (!edge || graph.edges()[*edge].kind != EdgeKind::kClone) {
     return false;
+  }
   const ExecNode& child = graph.nodes()[node];
   const ExecNode& parent = graph.nodes()[graph.edges()[*edge].from];
   return child.exe == parent.exe && child.argv == parent.argv;
@@ -134,8 +140,9 @@ std::vector<std::string> collapse_wrappers(const Context& ctx, size_t node,
     const ExecNode& image = ctx.graph.nodes()[ancestor];
     const auto& wrapper = ctx.scores.features[ancestor].wrapper;
     if (wrapper) {
-      if (is_fork_copy(ctx.graph, ancestor))
+      if (is_fork_copy(ctx.graph, ancestor)) {
         continue;
+      }
       evidence.push_back("wrapper " + wrapper->name + " (" + pid_text(image) +
                          ") collapsed into " + into);
       collapsed.push_back(wrapper->name);
@@ -147,8 +154,9 @@ std::vector<std::string> collapse_wrappers(const Context& ctx, size_t node,
                          ") before exec'ing toward " + into);
       continue;
     }
-    if (is_fork_copy(ctx.graph, ancestor))
+    if (is_fork_copy(ctx.graph, ancestor)) {
       continue;
+    }
     if (const auto& supervisor = ctx.scores.features[ancestor].supervisor) {
       evidence.push_back("supervised by " + *supervisor + " (" +
                          pid_text(image) + ")");
@@ -175,8 +183,9 @@ void add_listening_evidence(const Context& ctx, size_t node,
   }
   int workers = 0;
   for (const NodeFeatures& f : ctx.scores.features) {
-    if (f.worker_of == node && !f.exited)
+    if (f.worker_of == node && !f.exited) {
       ++workers;
+    }
   }
   if (workers > 0) {
     evidence.push_back(pid_text(image) + " has " +
@@ -195,16 +204,18 @@ Terminal make_terminal(const Context& ctx, const Candidate& candidate,
   t.node_id = image.id;
   t.ns_pid = image.ns_pid;
   t.host_pid = image.process.host_pid;
-  if (image.exe_known)
+  if (image.exe_known) {
     t.path = image.exe;
+  }
   t.argv = image.argv;
   t.runtime = ctx.catalogue.classify_runtime(
       image.exe_known ? std::string_view(image.exe) : std::string_view(),
       image.argv);
   t.user.uid = image.euid;
   auto name = ctx.capture.user_names.find(image.euid);
-  if (name != ctx.capture.user_names.end())
+  if (name != ctx.capture.user_names.end()) {
     t.user.name = name->second;
+  }
   t.confidence = candidate.confidence;
   t.score = candidate.score;
   t.features = TerminalFeatures{
@@ -283,12 +294,14 @@ std::vector<std::string> summary_evidence(const Context& ctx) {
   size_t processes = 0;
   size_t exec_edges = 0;
   for (const ExecNode& node : ctx.graph.nodes()) {
-    if (node.exec_index == 0)
+    if (node.exec_index == 0) {
       ++processes;
+    }
   }
   for (const ExecEdge& edge : ctx.graph.edges()) {
-    if (edge.kind == EdgeKind::kExec)
+    if (edge.kind == EdgeKind::kExec) {
       ++exec_edges;
+    }
   }
   return {"observed " + count_of(processes, "process", "processes") + ", " +
           count_of(ctx.graph.nodes().size(), "image", "images") + ", " +

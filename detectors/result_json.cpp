@@ -49,8 +49,9 @@ class JsonOut {
 
   void strings(const std::vector<std::string>& list) {
     writer_.StartArray();
-    for (const auto& item : list)
+    for (const auto& item : list) {
       string(item);
+    }
     writer_.EndArray();
   }
 
@@ -63,8 +64,9 @@ class JsonOut {
   void fixed(double value, int decimals) {
     const double scale = std::pow(10.0, decimals);
     double rounded = std::round(value * scale) / scale;
-    if (rounded == 0)
+    if (rounded == 0) {
       rounded = 0;  // drops the sign of -0
+    }
     char text[64];
     const int length =
         std::snprintf(text, sizeof text, "%.*f", decimals, rounded);
@@ -207,13 +209,15 @@ void write_graph(JsonOut& out, const ResultGraph& graph, bool host_pids) {
   out.start_object();
   out.key("nodes");
   out.start_array();
-  for (const ResultNode& node : graph.nodes)
+  for (const ResultNode& node : graph.nodes) {
     write_node(out, node, host_pids);
+  }
   out.end_array();
   out.key("edges");
   out.start_array();
-  for (const ResultEdge& edge : graph.edges)
+  for (const ResultEdge& edge : graph.edges) {
     write_edge(out, edge, host_pids);
+  }
   out.end_array();
   out.end_object();
 }

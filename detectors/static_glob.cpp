@@ -18,16 +18,18 @@ bool match_bracket(std::string_view pattern, size_t p, char c, size_t& next) {
   while (i < pattern.size() && (pattern[i] != ']' || first)) {
     first = false;
     char low = pattern[i];
-    if (low == '\\' && i + 1 < pattern.size())
+    if (low == '\\' && i + 1 < pattern.size()) {
       low = pattern[++i];
+    }
     char high = low;
     if (i + 2 < pattern.size() && pattern[i + 1] == '-' &&
         pattern[i + 2] != ']') {
       high = pattern[i + 2];
       i += 2;
     }
-    if (low <= c && c <= high)
+    if (low <= c && c <= high) {
       matched = true;
+    }
     ++i;
   }
   if (i >= pattern.size()) {
@@ -44,18 +46,22 @@ bool match_from(std::string_view pattern, size_t p, std::string_view text,
   while (p < pattern.size()) {
     const char c = pattern[p];
     if (c == '*') {
-      while (p < pattern.size() && pattern[p] == '*')
+      while (p < pattern.size() && pattern[p] == '*') {
         ++p;
-      if (p == pattern.size())
+      }
+      if (p == pattern.size()) {
         return true;
+      }
       for (size_t start = t; start <= text.size(); ++start) {
-        if (match_from(pattern, p, text, start))
+        if (match_from(pattern, p, text, start)) {
           return true;
+        }
       }
       return false;
     }
-    if (t >= text.size())
+    if (t >= text.size()) {
       return false;
+    }
     if (c == '?') {
       ++p;
       ++t;
@@ -65,18 +71,21 @@ bool match_from(std::string_view pattern, size_t p, std::string_view text,
       size_t next = 0;
       const bool matched = match_bracket(pattern, p, text[t], next);
       if (next != std::string_view::npos) {
-        if (!matched)
+        if (!matched) {
           return false;
+        }
         p = next;
         ++t;
         continue;
       }
     }
     char literal = c;
-    if (c == '\\' && p + 1 < pattern.size())
+    if (c == '\\' && p + 1 < pattern.size()) {
       literal = pattern[++p];
-    if (literal != text[t])
+    }
+    if (literal != text[t]) {
       return false;
+    }
     ++p;
     ++t;
   }
@@ -88,10 +97,12 @@ std::vector<std::string> split_components(std::string_view path) {
   size_t start = 0;
   while (start < path.size()) {
     size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos)
+    if (slash == std::string_view::npos) {
       slash = path.size();
-    if (slash > start)
+    }
+    if (slash > start) {
       components.emplace_back(path.substr(start, slash - start));
+    }
     start = slash + 1;
   }
   return components;
@@ -101,18 +112,21 @@ std::vector<std::string> split_components(std::string_view path) {
 std::string unescape(std::string_view pattern) {
   std::string text;
   for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\' && i + 1 < pattern.size())
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
       ++i;
+    }
     text.push_back(pattern[i]);
   }
   return text;
 }
 
 std::string join_path(const std::string& directory, const std::string& name) {
-  if (directory.empty())
+  if (directory.empty()) {
     return name;
-  if (directory.back() == '/')
+  }
+  if (directory.back() == '/') {
     return directory + name;
+  }
   return directory + "/" + name;
 }
 
@@ -125,8 +139,9 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 std::string escape_glob(std::string_view text) {
   std::string escaped;
   for (char c : text) {
-    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
       escaped.push_back('\\');
+    }
     escaped.push_back(c);
   }
   return escaped;
@@ -138,8 +153,9 @@ bool has_wildcard(std::string_view pattern) {
       ++i;
       continue;
     }
-    if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[')
+    if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '[') {
       return true;
+    }
   }
   return false;
 }
@@ -148,8 +164,9 @@ std::string remove_prefix(std::string_view text, std::string_view pattern,
                           bool longest) {
   for (size_t i = 0; i <= text.size(); ++i) {
     const size_t length = longest ? text.size() - i : i;
-    if (glob_match(pattern, text.substr(0, length)))
+    if (glob_match(pattern, text.substr(0, length))) {
       return std::string(text.substr(length));
+    }
   }
   return std::string(text);
 }
@@ -158,8 +175,9 @@ std::string remove_suffix(std::string_view text, std::string_view pattern,
                           bool longest) {
   for (size_t i = 0; i <= text.size(); ++i) {
     const size_t start = longest ? i : text.size() - i;
-    if (glob_match(pattern, text.substr(start)))
+    if (glob_match(pattern, text.substr(start))) {
       return std::string(text.substr(0, start));
+    }
   }
   return std::string(text);
 }
@@ -186,11 +204,13 @@ std::vector<std::string> expand_pathname(std::string_view pattern,
         continue;
       }
       auto names = files.list(match.path);
-      if (!names)
+      if (!names) {
         continue;
+      }
       for (const std::string& name : *names) {
-        if (name.front() == '.' && component.front() != '.')
+        if (name.front() == '.' && component.front() != '.') {
           continue;
+        }
         if (glob_match(component, name)) {
           next.push_back(
               {join_path(match.printed, name), join_path(match.path, name)});

@@ -16,22 +16,26 @@ using JsonValue = rapidjson::Value;
 // Quotes a list for messages: ["redis-server", "--port", "6379"].
 std::string quoted_list(const std::vector<std::string>& words) {
   std::string text = "[";
-  for (size_t i = 0; i < words.size(); ++i)
+  for (size_t i = 0; i < words.size(); ++i) {
     text += (i ? ", \"" : "\"") + words[i] + "\"";
+  }
   return text + "]";
 }
 
 Result<std::optional<std::vector<std::string>>> string_list(
     const JsonValue& object, const char* name) {
   auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || it->value.IsNull())
+  if (it == object.MemberEnd() || it->value.IsNull()) {
     return std::optional<std::vector<std::string>>();
-  if (!it->value.IsArray())
+  }
+  if (!it->value.IsArray()) {
     return Error{std::string(name) + " must be an array of strings or null"};
+  }
   std::vector<std::string> list;
   for (const auto& item : it->value.GetArray()) {
-    if (!item.IsString())
+    if (!item.IsString()) {
       return Error{std::string(name) + " must be an array of strings or null"};
+    }
     list.emplace_back(item.GetString(), item.GetStringLength());
   }
   return std::optional<std::vector<std::string>>(std::move(list));
@@ -39,10 +43,12 @@ Result<std::optional<std::vector<std::string>>> string_list(
 
 Result<std::string> string_member(const JsonValue& object, const char* name) {
   auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || it->value.IsNull())
+  if (it == object.MemberEnd() || it->value.IsNull()) {
     return std::string();
-  if (!it->value.IsString())
+  }
+  if (!it->value.IsString()) {
     return Error{std::string(name) + " must be a string"};
+  }
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
@@ -50,16 +56,19 @@ Result<std::string> string_member(const JsonValue& object, const char* name) {
 const JsonValue* find_config_object(const JsonValue& root) {
   const JsonValue* top = &root;
   if (top->IsArray()) {
-    if (top->Size() != 1)
+    if (top->Size() != 1) {
       return nullptr;
+    }
     top = &(*top)[0];
   }
-  if (!top->IsObject())
+  if (!top->IsObject()) {
     return nullptr;
+  }
   for (const char* name : {"config", "Config"}) {
     auto it = top->FindMember(name);
-    if (it != top->MemberEnd() && it->value.IsObject())
+    if (it != top->MemberEnd() && it->value.IsObject()) {
       return &it->value;
+    }
   }
   return nullptr;
 }
@@ -67,11 +76,13 @@ const JsonValue* find_config_object(const JsonValue& root) {
 std::optional<uint32_t> parse_id(std::string_view text) {
   if (text.empty() || text.size() > 10 ||
       !std::all_of(text.begin(), text.end(),
-                   [](char c) { return std::isdigit(c) != 0; }))
+                   [](char c) { return std::isdigit(c) != 0; })) {
     return std::nullopt;
+  }
   const unsigned long long value = std::stoull(std::string(text));
-  if (value > UINT32_MAX)
+  if (value > UINT32_MAX) {
     return std::nullopt;
+  }
   return static_cast<uint32_t>(value);
 }
 
@@ -104,8 +115,9 @@ Result<ImageConfig> parse_image_config(std::string_view json) {
         cmd ? nullptr : &cmd.error(), env ? nullptr : &env.error(),
         user ? nullptr : &user.error(),
         working_dir ? nullptr : &working_dir.error()}) {
-    if (error != nullptr)
+    if (error != nullptr) {
       return Error{"config: " + error->message};
+    }
   }
 
   image.entrypoint = *entrypoint;
@@ -155,10 +167,12 @@ Result<MergedCommand> merge_command(const ImageConfig& config,
 
 Result<std::vector<std::string>> parse_entrypoint_override(
     std::string_view text) {
-  if (text.empty())
+  if (text.empty()) {
     return std::vector<std::string>{};
-  if (text.front() != '[')
+  }
+  if (text.front() != '[') {
     return std::vector<std::string>{std::string(text)};
+  }
   rapidjson::Document document;
   document.Parse(text.data(), text.size());
   if (document.HasParseError() || !document.IsArray()) {
@@ -182,8 +196,9 @@ std::map<std::string, std::string> container_environment(
   std::map<std::string, std::string> environment;
   for (const std::string& entry : config.env) {
     const size_t equals = entry.find('=');
-    if (equals == std::string::npos || equals == 0)
+    if (equals == std::string::npos || equals == 0) {
       continue;
+    }
     environment[entry.substr(0, equals)] = entry.substr(equals + 1);
   }
   environment.emplace("PATH", kDefaultContainerPath);
@@ -196,25 +211,29 @@ std::vector<UserEntry> parse_passwd_entries(std::string_view text) {
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);
-    if (end == std::string_view::npos)
+    if (end == std::string_view::npos) {
       end = text.size();
+    }
     std::string_view line = text.substr(start, end - start);
     start = end + 1;
     std::vector<std::string_view> fields;
     size_t field_start = 0;
     while (field_start <= line.size()) {
       size_t colon = line.find(':', field_start);
-      if (colon == std::string_view::npos)
+      if (colon == std::string_view::npos) {
         colon = line.size();
+      }
       fields.push_back(line.substr(field_start, colon - field_start));
       field_start = colon + 1;
     }
-    if (fields.size() < 7 || fields[0].empty())
+    if (fields.size() < 7 || fields[0].empty()) {
       continue;
+    }
     auto uid = parse_id(fields[2]);
     auto gid = parse_id(fields[3]);
-    if (!uid || !gid)
+    if (!uid || !gid) {
       continue;
+    }
     users.push_back(
         UserEntry{std::string(fields[0]), *uid, *gid, std::string(fields[5])});
   }
@@ -256,15 +275,17 @@ Result<ResolvedUser> resolve_user(std::string_view spec,
     resolved.gid = entry->gid;
     resolved.home = entry->home.empty() ? "/" : entry->home;
   }
-  if (auto gid = parse_id(group))
+  if (auto gid = parse_id(group)) {
     resolved.gid = *gid;
+  }
   return resolved;
 }
 
 std::vector<UserEntry> read_users(const FileSource& files) {
   auto text = files.read("/etc/passwd", kMaxPasswdBytes);
-  if (!text)
+  if (!text) {
     return {};
+  }
   return parse_passwd_entries(*text);
 }
 

@@ -26,8 +26,9 @@ std::string basename_of(const std::string& path) {
 
 std::string joined(const std::vector<std::string>& words) {
   std::string text;
-  for (const std::string& word : words)
+  for (const std::string& word : words) {
     text += (text.empty() ? "" : " ") + word;
+  }
   return text;
 }
 
@@ -41,20 +42,25 @@ std::string user_text(const ResolvedUser& user) {
 std::vector<std::string> parse_shebang(const std::string& head) {
   std::string line = head.substr(2, head.find('\n') - 2);
   const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
-  while (!line.empty() && blank(line.front()))
+  while (!line.empty() && blank(line.front())) {
     line.erase(0, 1);
-  while (!line.empty() && blank(line.back()))
+  }
+  while (!line.empty() && blank(line.back())) {
     line.pop_back();
-  if (line.empty())
+  }
+  if (line.empty()) {
     return {};
+  }
   const size_t end =
       std::find_if(line.begin(), line.end(), blank) - line.begin();
   std::vector<std::string> words = {line.substr(0, end)};
   size_t rest = end;
-  while (rest < line.size() && blank(line[rest]))
+  while (rest < line.size() && blank(line[rest])) {
     ++rest;
-  if (rest < line.size())
+  }
+  if (rest < line.size()) {
     words.push_back(line.substr(rest));
+  }
   return words;
 }
 
@@ -84,22 +90,25 @@ ShellInvocation parse_shell_invocation(const std::vector<std::string>& argv) {
       ++i;
       continue;
     }
-    if (arg.size() < 2 || (arg[0] != '-' && arg[0] != '+'))
+    if (arg.size() < 2 || (arg[0] != '-' && arg[0] != '+')) {
       break;
+    }
     if (arg[0] == '-' && arg[1] != '-') {
       command_string = command_string || arg.find('c') != std::string::npos;
       from_stdin = from_stdin || arg.find('s') != std::string::npos;
     }
   }
-  if (i >= argv.size() || (from_stdin && !command_string))
+  if (i >= argv.size() || (from_stdin && !command_string)) {
     return invocation;
+  }
   invocation.kind = command_string ? ShellInvocation::Kind::kCommandString
                                    : ShellInvocation::Kind::kScriptFile;
   invocation.script = argv[i];
   if (command_string) {
     invocation.arg0 = i + 1 < argv.size() ? argv[i + 1] : argv[0];
-    if (i + 2 < argv.size())
+    if (i + 2 < argv.size()) {
       invocation.args.assign(argv.begin() + i + 2, argv.end());
+    }
   } else {
     invocation.arg0 = argv[i];
     invocation.args.assign(argv.begin() + i + 1, argv.end());
@@ -246,8 +255,9 @@ class Resolver {
       }
       auto head = files_.read(*path, kHeadBytes);
       if (head && head->starts_with("\x7f"
-                                    "ELF"))
+                                    "ELF")) {
         return Located{resolve_links(*path, files_), argv};
+      }
       if (!head || !head->starts_with("#!")) {
         not_runnable(process,
                      *path +
@@ -282,20 +292,23 @@ class Resolver {
         return;
       }
       auto program = locate(process);
-      if (!program)
+      if (!program) {
         return;
+      }
       const size_t node = add_node(process, program->path, program->argv);
       const bool shell =
           catalogue_.classify_runtime(program->path, program->argv) == "shell";
       if (shell) {
-        if (!follow_shell(process, node))
+        if (!follow_shell(process, node)) {
           return;
+        }
         continue;
       }
       if (auto wrapper =
               catalogue_.match_wrapper(program->path, program->argv)) {
-        if (!follow_wrapper(process, node, *wrapper))
+        if (!follow_wrapper(process, node, *wrapper)) {
           return;
+        }
         continue;
       }
       add_candidate(process, node, kStaticResolved, {});
@@ -338,8 +351,9 @@ class Resolver {
       }
     }
     process.collapsed.emplace_back(wrapper.name, process.pid);
-    if (wrapper.mode == WrapperMode::kResident)
+    if (wrapper.mode == WrapperMode::kResident) {
       process = spawn(process, node);
+    }
     process.argv = wrapper.wrapped_argv;
     return true;
   }
@@ -368,11 +382,13 @@ class Resolver {
   bool bash_execs_last_command(const std::string& path,
                                const std::vector<std::string>& argv) const {
     auto match = catalogue_.match_wrapper(path, argv);
-    if (!match)
+    if (!match) {
       return false;
+    }
     for (const WrapperEntry& entry : catalogue_.wrappers()) {
-      if (entry.name == match->name)
+      if (entry.name == match->name) {
         return entry.syntax.execs_last_command;
+      }
     }
     return false;
   }
@@ -421,8 +437,9 @@ class Resolver {
 
     const ShellOutcome outcome = interpret_shell(start, files_);
     shell_evidence_.clear();
-    for (const std::string& note : outcome.notes)
+    for (const std::string& note : outcome.notes) {
       shell_evidence_.push_back(note);
+    }
     const bool foreground_end =
         outcome.end == ShellEnd::kEnd && outcome.last_foreground.has_value();
     for (size_t i = 0; i < outcome.children.size(); ++i) {
@@ -534,10 +551,12 @@ std::string resolve_links(const std::string& path, const FileSource& files) {
     size_t start = 0;
     while (start <= text.size()) {
       size_t slash = text.find('/', start);
-      if (slash == std::string::npos)
+      if (slash == std::string::npos) {
         slash = text.size();
-      if (slash > start)
+      }
+      if (slash > start) {
         parts.push_back(text.substr(start, slash - start));
+      }
       start = slash + 1;
     }
     pending.insert(pending.end(), parts.rbegin(), parts.rend());
@@ -548,31 +567,37 @@ std::string resolve_links(const std::string& path, const FileSource& files) {
   while (!pending.empty()) {
     std::string component = std::move(pending.back());
     pending.pop_back();
-    if (component == ".")
+    if (component == ".") {
       continue;
+    }
     if (component == "..") {
-      if (!resolved.empty())
+      if (!resolved.empty()) {
         resolved.pop_back();
+      }
       continue;
     }
     std::string current;
-    for (const std::string& part : resolved)
+    for (const std::string& part : resolved) {
       current += "/" + part;
+    }
     current += "/" + component;
     auto target = files.read_link(current);
     if (!target) {
       resolved.push_back(std::move(component));
       continue;
     }
-    if (++links > 40)
+    if (++links > 40) {
       return path;
-    if (target->starts_with("/"))
+    }
+    if (target->starts_with("/")) {
       resolved.clear();
+    }
     push_components(*target);
   }
   std::string out;
-  for (const std::string& part : resolved)
+  for (const std::string& part : resolved) {
     out += "/" + part;
+  }
   return out.empty() ? "/" : out;
 }
 

@@ -21,8 +21,9 @@ std::string basename_of(const std::string& path) {
 
 std::string joined(const std::vector<std::string>& words) {
   std::string text;
-  for (const std::string& word : words)
+  for (const std::string& word : words) {
     text += (text.empty() ? "" : " ") + word;
+  }
   return text;
 }
 
@@ -40,8 +41,9 @@ std::string node_id(const StaticNode& node) {
 // The pid of the process that started node's process, 0 for pid 1.
 int parent_pid(const StaticPlan& plan, const StaticNode& node) {
   for (const StaticNode& first : plan.nodes) {
-    if (first.pid == node.pid && first.exec_index == 0 && first.parent)
+    if (first.pid == node.pid && first.exec_index == 0 && first.parent) {
       return plan.nodes[*first.parent].pid;
+    }
   }
   return 0;
 }
@@ -68,8 +70,9 @@ ResultNode to_result_node(const StaticPlan& plan, const StaticNode& node) {
 
 ResultGraph to_result_graph(const StaticPlan& plan) {
   ResultGraph graph;
-  for (const StaticNode& node : plan.nodes)
+  for (const StaticNode& node : plan.nodes) {
     graph.nodes.push_back(to_result_node(plan, node));
+  }
   for (const StaticNode& node : plan.nodes) {
     if (node.parent) {
       graph.edges.push_back(ResultEdge{node_id(plan.nodes[*node.parent]),
@@ -91,11 +94,13 @@ std::vector<size_t> ancestors(const StaticPlan& plan, size_t node) {
   while (true) {
     const StaticNode* first = nullptr;
     for (const StaticNode& candidate : plan.nodes) {
-      if (candidate.pid == current->pid && candidate.exec_index == 0)
+      if (candidate.pid == current->pid && candidate.exec_index == 0) {
         first = &candidate;
+      }
     }
-    if (first == nullptr || !first->parent)
+    if (first == nullptr || !first->parent) {
       return found;
+    }
     found.push_back(*first->parent);
     current = &plan.nodes[*first->parent];
   }
@@ -104,12 +109,14 @@ std::vector<size_t> ancestors(const StaticPlan& plan, size_t node) {
 TerminalType terminal_type(const StaticPlan& plan, size_t node,
                            const Catalogue& catalogue) {
   const StaticNode& image = plan.nodes[node];
-  if (catalogue.match_supervisor(image.path.value_or(""), image.argv))
+  if (catalogue.match_supervisor(image.path.value_or(""), image.argv)) {
     return TerminalType::kSupervisor;
+  }
   for (size_t ancestor : ancestors(plan, node)) {
     const StaticNode& above = plan.nodes[ancestor];
-    if (catalogue.match_supervisor(above.path.value_or(""), above.argv))
+    if (catalogue.match_supervisor(above.path.value_or(""), above.argv)) {
       return TerminalType::kService;
+    }
   }
   return TerminalType::kProcess;
 }
@@ -152,8 +159,9 @@ Terminal make_terminal(const StaticPlan& plan, const StaticCandidate& candidate,
   terminal.features.wrapper = node.wrapper;
   terminal.features.ns_pid1 = node.pid == 1;
   for (const StaticNode& other : plan.nodes) {
-    if (other.parent == candidate.node)
+    if (other.parent == candidate.node) {
       ++terminal.features.children;
+    }
   }
   terminal.evidence = candidate.evidence;
   add_program_evidence(terminal, files, catalogue);
@@ -167,10 +175,11 @@ std::string summary(const StaticPlan& plan) {
   int processes = 0;
   int execs = 0;
   for (const StaticNode& node : plan.nodes) {
-    if (node.exec_index == 0)
+    if (node.exec_index == 0) {
       ++processes;
-    else
+    } else {
       ++execs;
+    }
   }
   return "predicted " + std::to_string(processes) + " process(es), " +
          std::to_string(plan.nodes.size()) + " image(s), " +
@@ -180,10 +189,12 @@ std::string summary(const StaticPlan& plan) {
 // True when the two terminals name one program: the same path, or, when
 // the live exe is unreadable, the same program name.
 bool same_executable(const Terminal& live, const Terminal& predicted) {
-  if (!predicted.path)
+  if (!predicted.path) {
     return false;
-  if (live.path)
+  }
+  if (live.path) {
     return *live.path == *predicted.path;
+  }
   return !live.argv.empty() &&
          basename_of(live.argv.front()) == basename_of(*predicted.path);
 }
@@ -194,21 +205,24 @@ std::optional<std::string> supervisor_above(const EntryTraceResult& live,
                                             const Terminal& predicted,
                                             const Catalogue& catalogue) {
   if (!predicted.path ||
-      !catalogue.match_supervisor(*predicted.path, predicted.argv))
+      !catalogue.match_supervisor(*predicted.path, predicted.argv)) {
     return std::nullopt;
+  }
   std::string id = live.terminals.front().node_id;
   for (size_t steps = 0; steps < live.exec_graph.nodes.size(); ++steps) {
     auto edge =
         std::find_if(live.exec_graph.edges.begin(), live.exec_graph.edges.end(),
                      [&](const ResultEdge& e) { return e.to == id; });
-    if (edge == live.exec_graph.edges.end())
+    if (edge == live.exec_graph.edges.end()) {
       return std::nullopt;
+    }
     id = edge->from;
     auto node =
         std::find_if(live.exec_graph.nodes.begin(), live.exec_graph.nodes.end(),
                      [&](const ResultNode& n) { return n.id == id; });
-    if (node != live.exec_graph.nodes.end() && node->exe == predicted.path)
+    if (node != live.exec_graph.nodes.end() && node->exe == predicted.path) {
       return "pid " + std::to_string(node->ns_pid);
+    }
   }
   return std::nullopt;
 }
@@ -226,25 +240,30 @@ std::vector<EmbeddedRuntime> find_embedded_runtimes(
   for (const EmbeddedRuntimeEntry* rule :
        catalogue.embedded_runtime_rules(path, argv)) {
     auto names = files.list(rule->directory);
-    if (!names)
+    if (!names) {
       continue;
+    }
     for (const std::string& name : *names) {
-      if (!RE2::FullMatch(name, *rule->file))
+      if (!RE2::FullMatch(name, *rule->file)) {
         continue;
+      }
       const std::string config = rule->directory + "/" + name;
       auto text = files.read(config, kMaxModuleConfigBytes);
-      if (!text)
+      if (!text) {
         continue;
+      }
       size_t start = 0;
       while (start < text->size()) {
         size_t end = text->find('\n', start);
-        if (end == std::string::npos)
+        if (end == std::string::npos) {
           end = text->size();
+        }
         const std::string line = text->substr(start, end - start);
         start = end + 1;
         std::string library;
-        if (!RE2::FullMatch(line, *rule->line, &library))
+        if (!RE2::FullMatch(line, *rule->line, &library)) {
           continue;
+        }
         if (!library.starts_with("/")) {
           const std::string root =
               rule->library_root.empty() ? "" : rule->library_root;
@@ -263,8 +282,9 @@ std::vector<EmbeddedRuntime> find_embedded_runtimes(
   for (EmbeddedRuntime& embedded : found) {
     if (std::none_of(unique.begin(), unique.end(), [&](const auto& u) {
           return u.runtime == embedded.runtime;
-        }))
+        })) {
       unique.push_back(std::move(embedded));
+    }
   }
   return unique;
 }
@@ -275,8 +295,9 @@ Result<EntryTraceResult> analyze_image(const ImageConfig& config,
                                        const Catalogue& catalogue,
                                        const StaticOptions& options) {
   auto command = merge_command(config, overrides);
-  if (!command)
+  if (!command) {
     return command.error();
+  }
 
   std::vector<std::string> diagnostics;
   StaticStart start;
@@ -310,8 +331,9 @@ Result<EntryTraceResult> analyze_image(const ImageConfig& config,
   for (size_t i = 0; i < count; ++i) {
     Terminal terminal =
         make_terminal(plan, plan.candidates[i], files, catalogue);
-    if (!user)
+    if (!user) {
       terminal.confidence = std::min(terminal.confidence, kStaticNotRunnable);
+    }
     result.terminals.push_back(std::move(terminal));
   }
   result.diagnostics = std::move(diagnostics);
@@ -334,8 +356,9 @@ EntryTraceResult merge_static(EntryTraceResult dynamic,
   dynamic.evidence.insert(dynamic.evidence.end(),
                           static_result.evidence.begin(),
                           static_result.evidence.end());
-  for (const std::string& line : static_result.diagnostics)
+  for (const std::string& line : static_result.diagnostics) {
     dynamic.diagnostics.push_back("static analysis: " + line);
+  }
   if (dynamic.terminals.empty() || static_result.terminals.empty()) {
     dynamic.evidence.push_back("no comparison with static analysis: " +
                                std::string(dynamic.terminals.empty()
@@ -366,8 +389,9 @@ EntryTraceResult merge_static(EntryTraceResult dynamic,
     if (live.embedded_runtimes.empty()) {
       live.embedded_runtimes = predicted.embedded_runtimes;
       for (const std::string& line : predicted.evidence) {
-        if (line.find(" embedded: ") != std::string::npos)
+        if (line.find(" embedded: ") != std::string::npos) {
           live.evidence.push_back(line);
+        }
       }
     }
     return dynamic;
@@ -380,8 +404,9 @@ EntryTraceResult merge_static(EntryTraceResult dynamic,
     return dynamic;
   }
   if (auto above = supervisor_above(dynamic, predicted, catalogue)) {
-    if (live.type == TerminalType::kProcess)
+    if (live.type == TerminalType::kProcess) {
       live.type = TerminalType::kService;
+    }
     live.evidence.push_back(
         "static analysis of the image stops at the "
         "supervisor " +

@@ -21,31 +21,37 @@ std::string normal_path(const std::string& path) {
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
-    if (slash == std::string::npos)
+    if (slash == std::string::npos) {
       slash = path.size();
+    }
     const std::string part = path.substr(start, slash - start);
     if (part == "..") {
-      if (!parts.empty())
+      if (!parts.empty()) {
         parts.pop_back();
+      }
     } else if (!part.empty() && part != ".") {
       parts.push_back(part);
     }
     start = slash + 1;
   }
   std::string out;
-  for (const std::string& part : parts)
+  for (const std::string& part : parts) {
     out += "/" + part;
+  }
   return out.empty() ? "/" : out;
 }
 
 Interpreter::Interpreter(const ShellStart& start, const FileSource& files)
     : start_(start), files_(files), arg0_(start.arg0), cwd_(start.cwd) {
-  for (const auto& [name, value] : start.environment)
+  for (const auto& [name, value] : start.environment) {
     variables_[name] = Variable{known_text(value), true};
-  for (const std::string& arg : start.args)
+  }
+  for (const std::string& arg : start.args) {
     positional_.push_back(known_text(arg));
-  if (!variables_.count("PWD"))
+  }
+  if (!variables_.count("PWD")) {
     variables_["PWD"] = Variable{known_text(cwd_), true};
+  }
   file_stack_.push_back(start.script_path.empty() ? "the -c script"
                                                   : start.script_path);
 }
@@ -78,8 +84,9 @@ std::string Interpreter::where() const {
 std::map<std::string, std::string> Interpreter::exported_environment() const {
   std::map<std::string, std::string> environment;
   for (const auto& [name, variable] : variables_) {
-    if (variable.exported && variable.value.known())
+    if (variable.exported && variable.value.known()) {
       environment[name] = variable.value.text;
+    }
   }
   return environment;
 }
@@ -124,8 +131,9 @@ Flow Interpreter::expansion_failed() {
 }
 
 Flow Interpreter::check_errexit() {
-  if (!errexit_ || condition_depth_ > 0 || !status_ || *status_ == 0)
+  if (!errexit_ || condition_depth_ > 0 || !status_ || *status_ == 0) {
     return Flow::kNormal;
+  }
   return end_with_status(*status_,
                          "set -e ends the script, the command "
                          "failed with status " +
@@ -138,49 +146,59 @@ bool Interpreter::is_function(const std::string& name) const {
 
 bool Interpreter::inert(const Command& command) const {
   if (const auto* simple = std::get_if<SimpleCommand>(&command.node)) {
-    if (!simple->assignments.empty())
+    if (!simple->assignments.empty()) {
       return false;
-    if (simple->words.empty())
+    }
+    if (simple->words.empty()) {
       return true;
+    }
     auto name = literal_text(simple->words.front());
-    if (!name || is_flow_builtin(*name) || is_function(*name))
+    if (!name || is_flow_builtin(*name) || is_function(*name)) {
       return false;
+    }
     for (const Word& word : simple->words) {
       for (const WordPart& part : word.parts) {
-        if (part.op == "=" || part.op == ":=")
+        if (part.op == "=" || part.op == ":=") {
           return false;
+        }
       }
     }
     return true;
   }
   if (const auto* clause = std::get_if<IfClause>(&command.node)) {
     for (size_t i = 0; i < clause->conditions.size(); ++i) {
-      if (!inert(clause->conditions[i]) || !inert(clause->bodies[i]))
+      if (!inert(clause->conditions[i]) || !inert(clause->bodies[i])) {
         return false;
+      }
     }
     return !clause->else_body || inert(*clause->else_body);
   }
-  if (const auto* loop = std::get_if<ForClause>(&command.node))
+  if (const auto* loop = std::get_if<ForClause>(&command.node)) {
     return inert(loop->body);
-  if (const auto* loop = std::get_if<LoopClause>(&command.node))
+  }
+  if (const auto* loop = std::get_if<LoopClause>(&command.node)) {
     return inert(loop->condition) && inert(loop->body);
+  }
   if (const auto* clause = std::get_if<CaseClause>(&command.node)) {
     return std::all_of(clause->items.begin(), clause->items.end(),
                        [&](const CaseItem& item) { return inert(item.body); });
   }
-  if (const auto* group = std::get_if<Group>(&command.node))
+  if (const auto* group = std::get_if<Group>(&command.node)) {
     return inert(group->body);
+  }
   return std::holds_alternative<ConditionalExpression>(command.node);
 }
 
 bool Interpreter::inert(const List& list) const {
   for (const AndOr& item : list.items) {
-    if (item.background)
+    if (item.background) {
       return false;
+    }
     for (const Pipeline& pipeline : item.pipelines) {
       for (const CommandPtr& command : pipeline.commands) {
-        if (!inert(*command))
+        if (!inert(*command)) {
           return false;
+        }
       }
     }
   }
@@ -207,8 +225,9 @@ Flow Interpreter::undecided(const std::vector<const List*>& lists,
 Flow Interpreter::run_list(const List& list) {
   for (const AndOr& item : list.items) {
     const Flow flow = run_and_or(item);
-    if (flow != Flow::kNormal)
+    if (flow != Flow::kNormal) {
       return flow;
+    }
   }
   return Flow::kNormal;
 }
@@ -222,8 +241,9 @@ Flow Interpreter::run_background(const AndOr& and_or) {
     return give_up("a background job that is not a simple command");
   }
   std::vector<Field> argv = expand_fields(simple->words);
-  if (argv.empty())
+  if (argv.empty()) {
     return Flow::kNormal;
+  }
   if (argv.front().unknown) {
     return give_up("a background job whose command name depends on " +
                    *argv.front().unknown);
@@ -237,8 +257,9 @@ Flow Interpreter::run_background(const AndOr& and_or) {
 
 Flow Interpreter::run_and_or(const AndOr& and_or) {
   line_ = and_or.line;
-  if (and_or.background)
+  if (and_or.background) {
     return run_background(and_or);
+  }
   for (size_t i = 0; i < and_or.pipelines.size(); ++i) {
     const bool last = i + 1 == and_or.pipelines.size();
     if (i > 0) {
@@ -253,27 +274,33 @@ Flow Interpreter::run_and_or(const AndOr& and_or) {
             std::string("the rest of a ") + (is_and ? "&&" : "||") + " list",
             status_unknown_);
       }
-      if ((*status_ == 0) != is_and)
+      if ((*status_ == 0) != is_and) {
         continue;
+      }
     }
-    if (!last)
+    if (!last) {
       ++condition_depth_;
+    }
     const Flow flow = run_pipeline(and_or.pipelines[i]);
-    if (!last)
+    if (!last) {
       --condition_depth_;
-    if (flow != Flow::kNormal)
+    }
+    if (flow != Flow::kNormal) {
       return flow;
+    }
     if (last && !and_or.pipelines[i].negated) {
-      if (Flow exit = check_errexit(); exit != Flow::kNormal)
+      if (Flow exit = check_errexit(); exit != Flow::kNormal) {
         return exit;
+      }
     }
   }
   return Flow::kNormal;
 }
 
 Flow Interpreter::run_pipeline(const Pipeline& pipeline) {
-  if (pipeline.negated)
+  if (pipeline.negated) {
     ++condition_depth_;
+  }
   Flow flow = Flow::kNormal;
   if (pipeline.commands.size() == 1) {
     flow = run_command(*pipeline.commands.front());
@@ -285,14 +312,16 @@ Flow Interpreter::run_pipeline(const Pipeline& pipeline) {
       body.items.back().pipelines.push_back(Pipeline{false, {command}});
       body.items.back().line = command->line;
       flow = run_subshell(body);
-      if (flow != Flow::kNormal)
+      if (flow != Flow::kNormal) {
         break;
+      }
     }
   }
   if (pipeline.negated) {
     --condition_depth_;
-    if (status_)
+    if (status_) {
       status_ = *status_ == 0 ? 1 : 0;
+    }
   }
   return flow;
 }
@@ -325,8 +354,9 @@ Flow Interpreter::run_command(const Command& command) {
         } else if constexpr (std::is_same_v<Node, ConditionalExpression>) {
           std::string why;
           const Truth truth = evaluate_test(conditional_arguments(node), why);
-          if (expansion_error_)
+          if (expansion_error_) {
             return expansion_failed();
+          }
           if (truth == Truth::kUnknown) {
             status_.reset();
             status_unknown_ = why;
@@ -359,24 +389,29 @@ Flow Interpreter::run_if(const IfClause& clause) {
     ++condition_depth_;
     const Flow flow = run_list(clause.conditions[i]);
     --condition_depth_;
-    if (flow != Flow::kNormal)
+    if (flow != Flow::kNormal) {
       return flow;
+    }
     if (!status_) {
       std::vector<const List*> rest;
       for (size_t j = i; j < clause.bodies.size(); ++j) {
         rest.push_back(&clause.bodies[j]);
-        if (j > i)
+        if (j > i) {
           rest.push_back(&clause.conditions[j]);
+        }
       }
-      if (clause.else_body)
+      if (clause.else_body) {
         rest.push_back(&*clause.else_body);
+      }
       return undecided(rest, "the if", status_unknown_);
     }
-    if (*status_ == 0)
+    if (*status_ == 0) {
       return run_list(clause.bodies[i]);
+    }
   }
-  if (clause.else_body)
+  if (clause.else_body) {
     return run_list(*clause.else_body);
+  }
   status_ = 0;
   return Flow::kNormal;
 }
@@ -385,36 +420,43 @@ Flow Interpreter::run_for(const ForClause& clause) {
   std::vector<Field> values;
   if (clause.words) {
     values = expand_fields(*clause.words);
-    if (expansion_error_)
+    if (expansion_error_) {
       return expansion_failed();
+    }
   } else {
-    for (const Text& arg : positional_)
+    for (const Text& arg : positional_) {
       values.push_back(make_field(arg.text, arg.unknown));
+    }
   }
   for (const Field& value : values) {
-    if (value.unknown)
+    if (value.unknown) {
       return undecided({&clause.body}, "the for loop over " + clause.name,
                        *value.unknown);
+    }
   }
   status_ = 0;
   for (size_t i = 0; i < values.size(); ++i) {
-    if (i >= static_cast<size_t>(kMaxIterations))
+    if (i >= static_cast<size_t>(kMaxIterations)) {
       return give_up("a for loop with more than " +
                      std::to_string(kMaxIterations) + " iterations");
+    }
     set_variable(clause.name, known_text(values[i].text));
     const Flow flow = run_list(clause.body);
     if (flow == Flow::kBreak) {
-      if (--break_levels_ > 0)
+      if (--break_levels_ > 0) {
         return flow;
+      }
       break;
     }
     if (flow == Flow::kContinue) {
-      if (--break_levels_ > 0)
+      if (--break_levels_ > 0) {
         return flow;
+      }
       continue;
     }
-    if (flow != Flow::kNormal)
+    if (flow != Flow::kNormal) {
       return flow;
+    }
   }
   return Flow::kNormal;
 }
@@ -422,18 +464,21 @@ Flow Interpreter::run_for(const ForClause& clause) {
 Flow Interpreter::run_loop(const LoopClause& clause) {
   const std::string name = clause.until ? "until" : "while";
   for (int iteration = 0;; ++iteration) {
-    if (iteration >= kMaxIterations)
+    if (iteration >= kMaxIterations) {
       return give_up("a " + name + " loop that did not end after " +
                      std::to_string(kMaxIterations) + " iterations");
+    }
     ++condition_depth_;
     Flow flow = run_list(clause.condition);
     --condition_depth_;
-    if (flow != Flow::kNormal)
+    if (flow != Flow::kNormal) {
       return flow;
+    }
     if (!status_) {
-      if (iteration > 0)
+      if (iteration > 0) {
         return give_up("the " + name + " loop, whose condition depends on " +
                        status_unknown_);
+      }
       return undecided({&clause.body}, "the " + name + " loop",
                        status_unknown_);
     }
@@ -443,35 +488,41 @@ Flow Interpreter::run_loop(const LoopClause& clause) {
     }
     flow = run_list(clause.body);
     if (flow == Flow::kBreak) {
-      if (--break_levels_ > 0)
+      if (--break_levels_ > 0) {
         return flow;
+      }
       return Flow::kNormal;
     }
     if (flow == Flow::kContinue) {
-      if (--break_levels_ > 0)
+      if (--break_levels_ > 0) {
         return flow;
+      }
       continue;
     }
-    if (flow != Flow::kNormal)
+    if (flow != Flow::kNormal) {
       return flow;
+    }
   }
 }
 
 Flow Interpreter::run_case(const CaseClause& clause) {
   const Text subject = expand_single(clause.subject.parts);
-  if (expansion_error_)
+  if (expansion_error_) {
     return expansion_failed();
+  }
   if (!subject.known()) {
     std::vector<const List*> bodies;
-    for (const CaseItem& item : clause.items)
+    for (const CaseItem& item : clause.items) {
       bodies.push_back(&item.body);
+    }
     return undecided(bodies, "the case", *subject.unknown);
   }
   for (const CaseItem& item : clause.items) {
     for (const Word& word : item.patterns) {
       const Text pattern = expand_pattern(word.parts);
-      if (!pattern.known())
+      if (!pattern.known()) {
         return give_up("a case pattern that depends on " + *pattern.unknown);
+      }
       if (glob_match(pattern.text, subject.text)) {
         status_ = 0;
         return run_list(item.body);
@@ -486,8 +537,9 @@ Flow Interpreter::run_assignments(const std::vector<Assignment>& assignments) {
   status_ = 0;
   for (const Assignment& assignment : assignments) {
     Text value = expand_single(assignment.value.parts);
-    if (expansion_error_)
+    if (expansion_error_) {
       return expansion_failed();
+    }
     for (const WordPart& part : assignment.value.parts) {
       if (part.kind == WordPart::Kind::kCommand) {
         if (value.known()) {
@@ -500,10 +552,11 @@ Flow Interpreter::run_assignments(const std::vector<Assignment>& assignments) {
     }
     if (assignment.append) {
       auto old = lookup(assignment.name);
-      if (old && !old->known())
+      if (old && !old->known()) {
         value = *old;
-      else if (old)
+      } else if (old) {
         value.text = old->text + value.text;
+      }
     }
     set_variable(assignment.name, std::move(value));
   }
@@ -511,8 +564,9 @@ Flow Interpreter::run_assignments(const std::vector<Assignment>& assignments) {
 }
 
 Flow Interpreter::run_simple(const SimpleCommand& command) {
-  if (command.words.empty())
+  if (command.words.empty()) {
     return run_assignments(command.assignments);
+  }
 
   std::vector<Field> argv;
   const auto name = literal_text(command.words.front());
@@ -529,10 +583,12 @@ Flow Interpreter::run_simple(const SimpleCommand& command) {
   } else {
     argv = expand_fields(command.words);
   }
-  if (expansion_error_)
+  if (expansion_error_) {
     return expansion_failed();
-  if (argv.empty())
+  }
+  if (argv.empty()) {
     return run_assignments(command.assignments);
+  }
   if (argv.front().unknown) {
     return give_up("the command name depends on " + *argv.front().unknown);
   }
@@ -540,14 +596,16 @@ Flow Interpreter::run_simple(const SimpleCommand& command) {
   const std::string& program = argv.front().text;
   if (is_function(program)) {
     std::vector<Text> args;
-    for (size_t i = 1; i < argv.size(); ++i)
+    for (size_t i = 1; i < argv.size(); ++i) {
       args.push_back(Text{argv[i].text, argv[i].unknown});
+    }
     return run_function(*functions_.at(program), std::move(args));
   }
   bool handled = false;
   const Flow flow = run_builtin(program, argv, command.assignments, handled);
-  if (handled)
+  if (handled) {
     return flow;
+  }
   return run_external(argv, false);
 }
 
@@ -561,10 +619,11 @@ Flow Interpreter::run_function(const Command& body, std::vector<Text> args) {
   local_frames_.emplace_back();
   Flow flow = run_command(body);
   for (auto& [name, value] : local_frames_.back()) {
-    if (value)
+    if (value) {
       variables_[name] = *value;
-    else
+    } else {
       variables_.erase(name);
+    }
   }
   local_frames_.pop_back();
   positional_ = std::move(saved);
@@ -574,8 +633,9 @@ Flow Interpreter::run_function(const Command& body, std::vector<Text> args) {
 
 std::optional<std::string> Interpreter::lookup_command(
     const std::string& name) const {
-  if (is_function(name) || is_builtin(name))
+  if (is_function(name) || is_builtin(name)) {
     return name;
+  }
   auto path = lookup("PATH");
   return find_executable(name, path && path->known() ? path->text : "", cwd_,
                          files_);
@@ -586,14 +646,16 @@ Flow Interpreter::run_external(const std::vector<Field>& argv,
   ShellChild child;
   for (const Field& field : argv) {
     child.argv.push_back(field.unknown ? "?" : field.text);
-    if (field.unknown && !child.unknown)
+    if (field.unknown && !child.unknown) {
       child.unknown = field.unknown;
+    }
   }
   child.where = where();
   child.background = background;
   outcome_.children.push_back(std::move(child));
-  if (!background && subshell_depth_ == 0)
+  if (!background && subshell_depth_ == 0) {
     outcome_.last_foreground = outcome_.children.size() - 1;
+  }
   if (background) {
     status_ = 0;
   } else {
@@ -613,15 +675,17 @@ std::optional<std::string> find_executable(const std::string& name,
                                            const std::string& path,
                                            const std::string& cwd,
                                            const FileSource& files) {
-  if (name.empty())
+  if (name.empty()) {
     return std::nullopt;
+  }
   auto executable = [&](const std::string& candidate) {
     auto info = files.info(candidate);
     return info && info->regular && info->executable;
   };
   auto absolute = [&](const std::string& file) {
-    if (!file.empty() && file[0] == '/')
+    if (!file.empty() && file[0] == '/') {
       return file;
+    }
     return (cwd == "/" ? "" : cwd) + "/" + file;
   };
   if (name.find('/') != std::string::npos) {
@@ -632,14 +696,16 @@ std::optional<std::string> find_executable(const std::string& name,
   size_t start = 0;
   while (start <= path.size()) {
     size_t colon = path.find(':', start);
-    if (colon == std::string::npos)
+    if (colon == std::string::npos) {
       colon = path.size();
+    }
     std::string directory = path.substr(start, colon - start);
     // An empty PATH entry is the current directory.
     const std::string candidate = shell::normal_path(
         absolute(directory.empty() ? "." : directory) + "/" + name);
-    if (executable(candidate))
+    if (executable(candidate)) {
       return candidate;
+    }
     start = colon + 1;
   }
   return std::nullopt;

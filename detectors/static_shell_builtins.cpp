@@ -32,8 +32,9 @@ const std::set<std::string>& quiet_builtins() {
 
 std::optional<int> integer_argument(const std::vector<Field>& argv,
                                     size_t index) {
-  if (index >= argv.size() || argv[index].unknown)
+  if (index >= argv.size() || argv[index].unknown) {
     return std::nullopt;
+  }
   try {
     return std::stoi(argv[index].text);
   } catch (const std::exception&) {
@@ -43,8 +44,9 @@ std::optional<int> integer_argument(const std::vector<Field>& argv,
 
 std::string joined_argv(const std::vector<Field>& argv) {
   std::string text;
-  for (const Field& field : argv)
+  for (const Field& field : argv) {
     text += (text.empty() ? "" : " ") + (field.unknown ? "?" : field.text);
+  }
   return text;
 }
 
@@ -73,9 +75,10 @@ Flow Interpreter::run_exec(const std::vector<Field>& argv,
   }
   std::vector<Field> command(argv.begin() + first, argv.end());
   for (const Field& field : command) {
-    if (field.unknown)
+    if (field.unknown) {
       return give_up("exec " + joined_argv(command) +
                      " has an argument that depends on " + *field.unknown);
+    }
   }
   if (subshell_depth_ > 0) {
     run_external(command, false);
@@ -85,37 +88,43 @@ Flow Interpreter::run_exec(const std::vector<Field>& argv,
   }
   outcome_.end = ShellEnd::kExec;
   outcome_.where = where();
-  for (const Field& field : command)
+  for (const Field& field : command) {
     outcome_.argv.push_back(field.text);
+  }
   outcome_.environment = exported_environment();
   for (const Assignment& assignment : prefix) {
     Text value = expand_single(assignment.value.parts);
-    if (value.known())
+    if (value.known()) {
       outcome_.environment[assignment.name] = value.text;
+    }
   }
   outcome_.cwd = cwd_;
   return Flow::kEnd;
 }
 
 Flow Interpreter::run_exit(const std::vector<Field>& argv) {
-  if (argv.size() > 1 && argv[1].unknown)
+  if (argv.size() > 1 && argv[1].unknown) {
     return give_up("exit with a status that depends on " + *argv[1].unknown);
+  }
   auto status = integer_argument(argv, 1);
-  if (!status && !status_)
+  if (!status && !status_) {
     return end_with_status(0,
                            "the script exits with the status of the "
                            "command before, which is unknown");
+  }
   const int value = status.value_or(*status_);
   return end_with_status(
       value, "the script exits with status " + std::to_string(value));
 }
 
 Flow Interpreter::run_source(const std::vector<Field>& argv) {
-  if (argv.size() < 2)
+  if (argv.size() < 2) {
     return give_up(argv[0].text + " without a file name");
-  if (argv[1].unknown)
+  }
+  if (argv[1].unknown) {
     return give_up(argv[0].text + " of a file whose name depends on " +
                    *argv[1].unknown);
+  }
   const std::string& name = argv[1].text;
   std::optional<std::string> path;
   if (name.find('/') != std::string::npos) {
@@ -129,16 +138,19 @@ Flow Interpreter::run_source(const std::vector<Field>& argv) {
     size_t start = 0;
     while (!path && start <= directories.size()) {
       size_t colon = directories.find(':', start);
-      if (colon == std::string::npos)
+      if (colon == std::string::npos) {
         colon = directories.size();
+      }
       std::string candidate = normal_path(
           absolute_path(directories.substr(start, colon - start)) + "/" + name);
-      if (auto info = files_.info(candidate); info && info->regular)
+      if (auto info = files_.info(candidate); info && info->regular) {
         path = candidate;
+      }
       start = colon + 1;
     }
-    if (!path && start_.bash)
+    if (!path && start_.bash) {
       path = absolute_path(name);
+    }
   }
   auto text = path ? files_.read(*path, kMaxScriptBytes)
                    : Result<std::string>(Error{name + ": not found in PATH"});
@@ -153,8 +165,9 @@ Flow Interpreter::run_source(const std::vector<Field>& argv) {
                                   name + " failed: " + text.error().message);
   }
   auto script = parse_script(*text);
-  if (!script)
+  if (!script) {
     return give_up("cannot parse " + *path + ": " + script.error().message);
+  }
   if (++call_depth_ > kMaxCallDepth) {
     return give_up("functions or sourced files nested more than " +
                    std::to_string(kMaxCallDepth) + " deep");
@@ -164,8 +177,9 @@ Flow Interpreter::run_source(const std::vector<Field>& argv) {
   if (argv.size() > 2) {
     saved = positional_;
     positional_.clear();
-    for (size_t i = 2; i < argv.size(); ++i)
+    for (size_t i = 2; i < argv.size(); ++i) {
       positional_.push_back(Text{argv[i].text, argv[i].unknown});
+    }
   }
   const int line = line_;
   file_stack_.push_back(*path);
@@ -173,8 +187,9 @@ Flow Interpreter::run_source(const std::vector<Field>& argv) {
   Flow flow = run_list(script->body);
   file_stack_.pop_back();
   line_ = line;
-  if (saved)
+  if (saved) {
     positional_ = std::move(*saved);
+  }
   --call_depth_;
   return flow == Flow::kReturn ? Flow::kNormal : flow;
 }
@@ -183,31 +198,36 @@ Flow Interpreter::run_set(const std::vector<Field>& argv) {
   size_t i = 1;
   for (; i < argv.size(); ++i) {
     const std::string& arg = argv[i].text;
-    if (argv[i].unknown)
+    if (argv[i].unknown) {
       return give_up("set with an argument that depends on " +
                      *argv[i].unknown);
+    }
     if (arg == "--") {
       ++i;
       break;
     }
-    if (arg.empty() || (arg[0] != '-' && arg[0] != '+'))
+    if (arg.empty() || (arg[0] != '-' && arg[0] != '+')) {
       break;
+    }
     const bool on = arg[0] == '-';
     if (arg == "-o" || arg == "+o") {
-      if (i + 1 < argv.size() && argv[i + 1].text == "errexit")
+      if (i + 1 < argv.size() && argv[i + 1].text == "errexit") {
         errexit_ = on;
+      }
       ++i;
       continue;
     }
-    if (arg.find('e') != std::string::npos)
+    if (arg.find('e') != std::string::npos) {
       errexit_ = on;
+    }
   }
   const bool replace = i < argv.size() || (i > 1 && i - 1 < argv.size() &&
                                            argv[i - 1].text == "--");
   if (replace) {
     positional_.clear();
-    for (; i < argv.size(); ++i)
+    for (; i < argv.size(); ++i) {
       positional_.push_back(Text{argv[i].text, argv[i].unknown});
+    }
   }
   status_ = 0;
   return Flow::kNormal;
@@ -216,8 +236,9 @@ Flow Interpreter::run_set(const std::vector<Field>& argv) {
 Flow Interpreter::run_shift(const std::vector<Field>& argv) {
   const int count =
       argv.size() > 1 ? integer_argument(argv, 1).value_or(-1) : 1;
-  if (count < 0)
+  if (count < 0) {
     return give_up("shift by a count it cannot read");
+  }
   if (static_cast<size_t>(count) > positional_.size()) {
     status_ = 1;
     return check_errexit();
@@ -235,8 +256,9 @@ Flow Interpreter::run_declaration(const std::string& name,
     const std::string& arg = argv[i].text;
     if (!argv[i].unknown && !arg.empty() && arg[0] == '-') {
       exported = exported || arg.find('x') != std::string::npos;
-      if (arg.find('f') != std::string::npos)
+      if (arg.find('f') != std::string::npos) {
         return Flow::kNormal;
+      }
       continue;
     }
     const size_t equals = arg.find('=');
@@ -255,8 +277,10 @@ Flow Interpreter::run_declaration(const std::string& name,
     } else if (is_local) {
       variables_.erase(variable);
     }
-    if (exported && (equals != std::string::npos || variables_.count(variable)))
+    if (exported &&
+        (equals != std::string::npos || variables_.count(variable))) {
       variables_[variable].exported = true;
+    }
   }
   status_ = 0;
   return Flow::kNormal;
@@ -265,13 +289,15 @@ Flow Interpreter::run_declaration(const std::string& name,
 Flow Interpreter::run_cd(const std::vector<Field>& argv) {
   std::string target;
   if (argv.size() > 1) {
-    if (argv[1].unknown)
+    if (argv[1].unknown) {
       return give_up("cd to a directory that depends on " + *argv[1].unknown);
+    }
     target = argv[1].text;
   } else {
     auto home = lookup("HOME");
-    if (!home || !home->known())
+    if (!home || !home->known()) {
       return give_up("cd without HOME");
+    }
     target = home->text;
   }
   const std::string path = normal_path(absolute_path(target));
@@ -290,8 +316,9 @@ Flow Interpreter::run_cd(const std::vector<Field>& argv) {
 Flow Interpreter::run_loop_control(const std::string& name,
                                    const std::vector<Field>& argv) {
   if (name == "return") {
-    if (auto value = integer_argument(argv, 1))
+    if (auto value = integer_argument(argv, 1)) {
       status_ = *value;
+    }
     return Flow::kReturn;
   }
   break_levels_ = integer_argument(argv, 1).value_or(1);
@@ -305,14 +332,16 @@ Flow Interpreter::run_command_builtin(const std::vector<Field>& argv,
     return Flow::kNormal;
   }
   if (argv[1].text == "-v" || argv[1].text == "-V") {
-    if (argv.size() < 3 || argv[2].unknown)
+    if (argv.size() < 3 || argv[2].unknown) {
       return give_up("command -v of a name it cannot read");
+    }
     status_ = lookup_command(argv[2].text) ? 0 : 1;
     return Flow::kNormal;
   }
   std::vector<Field> rest(argv.begin() + 1, argv.end());
-  if (rest.front().unknown)
+  if (rest.front().unknown) {
     return give_up("the command name depends on " + *rest.front().unknown);
+  }
   bool handled = false;
   const Flow flow = run_builtin(rest.front().text, rest, prefix, handled);
   return handled ? flow : run_external(rest, false);
@@ -323,43 +352,55 @@ Flow Interpreter::run_builtin(const std::string& name,
                               const std::vector<Assignment>& prefix,
                               bool& handled) {
   handled = true;
-  if (name == "exec")
+  if (name == "exec") {
     return run_exec(argv, prefix);
-  if (name == "exit")
+  }
+  if (name == "exit") {
     return run_exit(argv);
-  if (name == "." || name == "source")
+  }
+  if (name == "." || name == "source") {
     return run_source(argv);
-  if (name == "set")
+  }
+  if (name == "set") {
     return run_set(argv);
-  if (name == "shift")
+  }
+  if (name == "shift") {
     return run_shift(argv);
+  }
   if (name == "export" || name == "readonly" || name == "local" ||
-      name == "declare" || name == "typeset")
+      name == "declare" || name == "typeset") {
     return run_declaration(name, argv);
-  if (name == "cd")
+  }
+  if (name == "cd") {
     return run_cd(argv);
-  if (name == "return" || name == "break" || name == "continue")
+  }
+  if (name == "return" || name == "break" || name == "continue") {
     return run_loop_control(name, argv);
-  if (name == "command")
+  }
+  if (name == "command") {
     return run_command_builtin(argv, prefix);
-  if (name == "eval")
+  }
+  if (name == "eval") {
     return give_up("eval runs text built at run time");
+  }
   if (name == "unset") {
     const bool functions = argv.size() > 1 && argv[1].text == "-f";
     for (size_t i = 1; i < argv.size(); ++i) {
-      if (functions)
+      if (functions) {
         functions_.erase(argv[i].text);
-      else
+      } else {
         variables_.erase(argv[i].text);
+      }
     }
     status_ = 0;
     return Flow::kNormal;
   }
   if (name == "read" || name == "getopts" || name == "let") {
     for (size_t i = 1; i < argv.size(); ++i) {
-      if (!argv[i].text.empty() && argv[i].text[0] != '-')
+      if (!argv[i].text.empty() && argv[i].text[0] != '-') {
         set_variable(argv[i].text,
                      unknown_text("the input of " + name + " at " + where()));
+      }
     }
     status_.reset();
     status_unknown_ = "the exit status of " + name;

@@ -15,8 +15,9 @@ constexpr const char* kDefaultIfs = " \t\n";
 std::optional<std::string> first_unknown(
     std::initializer_list<const Text*> inputs) {
   for (const Text* input : inputs) {
-    if (input->unknown)
+    if (input->unknown) {
       return input->unknown;
+    }
   }
   return std::nullopt;
 }
@@ -25,13 +26,15 @@ std::optional<long long> parse_integer(const std::string& text) {
   std::string trimmed = text;
   trimmed.erase(0, trimmed.find_first_not_of(" \t\n"));
   trimmed.erase(trimmed.find_last_not_of(" \t\n") + 1);
-  if (trimmed.empty())
+  if (trimmed.empty()) {
     return std::nullopt;
+  }
   size_t used = 0;
   try {
     const long long value = std::stoll(trimmed, &used, 0);
-    if (used != trimmed.size())
+    if (used != trimmed.size()) {
       return std::nullopt;
+    }
     return value;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -39,19 +42,22 @@ std::optional<long long> parse_integer(const std::string& text) {
 }
 
 std::string basename_of(std::string path) {
-  while (path.size() > 1 && path.back() == '/')
+  while (path.size() > 1 && path.back() == '/') {
     path.pop_back();
+  }
   const size_t slash = path.rfind('/');
   return slash == std::string::npos || path == "/" ? path
                                                    : path.substr(slash + 1);
 }
 
 std::string dirname_of(std::string path) {
-  while (path.size() > 1 && path.back() == '/')
+  while (path.size() > 1 && path.back() == '/') {
     path.pop_back();
+  }
   const size_t slash = path.rfind('/');
-  if (slash == std::string::npos)
+  if (slash == std::string::npos) {
     return ".";
+  }
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
@@ -65,8 +71,9 @@ class TestParser {
       : shell_(shell), args_(args) {}
 
   Truth parse(std::string& unknown) {
-    if (args_.empty())
+    if (args_.empty()) {
       return Truth::kFalse;
+    }
     Truth truth = parse_or();
     if (pos_ != args_.size()) {
       unknown_ = "a test expression it does not parse";
@@ -79,8 +86,9 @@ class TestParser {
  private:
   bool is_operator_at(size_t i, std::initializer_list<const char*> names) {
     if (i >= args_.size() || !args_[i].can_be_operator ||
-        !args_[i].value.known())
+        !args_[i].value.known()) {
       return false;
+    }
     return std::any_of(names.begin(), names.end(), [&](const char* name) {
       return args_[i].value.text == name;
     });
@@ -88,10 +96,12 @@ class TestParser {
 
   Truth combine(Truth left, Truth right, bool conjunction) {
     const Truth absorbing = conjunction ? Truth::kFalse : Truth::kTrue;
-    if (left == absorbing || right == absorbing)
+    if (left == absorbing || right == absorbing) {
       return absorbing;
-    if (left == Truth::kUnknown || right == Truth::kUnknown)
+    }
+    if (left == Truth::kUnknown || right == Truth::kUnknown) {
       return Truth::kUnknown;
+    }
     return conjunction ? Truth::kTrue : Truth::kFalse;
   }
 
@@ -117,22 +127,25 @@ class TestParser {
     if (is_operator_at(pos_, {"!"}) && pos_ + 1 < args_.size()) {
       ++pos_;
       const Truth inner = parse_not();
-      if (inner == Truth::kUnknown)
+      if (inner == Truth::kUnknown) {
         return inner;
+      }
       return inner == Truth::kTrue ? Truth::kFalse : Truth::kTrue;
     }
     return parse_primary();
   }
 
   Truth unknown(const std::string& why) {
-    if (unknown_.empty())
+    if (unknown_.empty()) {
       unknown_ = why;
+    }
     return Truth::kUnknown;
   }
 
   Truth parse_primary() {
-    if (pos_ >= args_.size())
+    if (pos_ >= args_.size()) {
       return unknown("a test expression that ends early");
+    }
     if (is_operator_at(pos_ + 1,
                        {"=", "==", "!=", "<", ">", "-eq", "-ne", "-lt", "-le",
                         "-gt", "-ge", "-nt", "-ot", "-ef", "=~"}) &&
@@ -146,8 +159,9 @@ class TestParser {
     if (is_operator_at(pos_, {"("})) {
       ++pos_;
       const Truth inner = parse_or();
-      if (!is_operator_at(pos_, {")"}))
+      if (!is_operator_at(pos_, {")"})) {
         return unknown("a test expression with an unclosed '('");
+      }
       ++pos_;
       return inner;
     }
@@ -160,8 +174,9 @@ class TestParser {
       return unary(op, operand);
     }
     const TestArgument& single = args_[pos_++];
-    if (!single.value.known())
+    if (!single.value.known()) {
       return unknown(*single.value.unknown);
+    }
     return single.value.text.empty() ? Truth::kFalse : Truth::kTrue;
   }
 
@@ -170,13 +185,16 @@ class TestParser {
   }
 
   Truth unary(const std::string& op, const TestArgument& operand) {
-    if (!operand.value.known())
+    if (!operand.value.known()) {
       return unknown(*operand.value.unknown);
+    }
     const std::string& text = operand.value.text;
-    if (op == "-n")
+    if (op == "-n") {
       return truth_of(!text.empty());
-    if (op == "-z")
+    }
+    if (op == "-z") {
       return truth_of(text.empty());
+    }
     std::string why;
     const Truth truth = shell_.file_test(op, text, why);
     return truth == Truth::kUnknown ? unknown(why) : truth;
@@ -184,8 +202,9 @@ class TestParser {
 
   Truth binary(const TestArgument& left, const std::string& op,
                const TestArgument& right) {
-    if (auto why = first_unknown({&left.value, &right.value}))
+    if (auto why = first_unknown({&left.value, &right.value})) {
       return unknown(*why);
+    }
     const std::string& a = left.value.text;
     const std::string& b = right.value.text;
     if (op == "=" || op == "==" || op == "!=") {
@@ -194,30 +213,39 @@ class TestParser {
           right.pattern.known() ? glob_match(right.pattern.text, a) : a == b;
       return truth_of(op == "!=" ? !equal : equal);
     }
-    if (op == "<")
+    if (op == "<") {
       return truth_of(a < b);
-    if (op == ">")
+    }
+    if (op == ">") {
       return truth_of(a > b);
-    if (op == "=~")
+    }
+    if (op == "=~") {
       return unknown("a bash regular expression match (=~)");
-    if (op == "-nt" || op == "-ot" || op == "-ef")
+    }
+    if (op == "-nt" || op == "-ot" || op == "-ef") {
       return unknown("a file time or identity comparison (" + op + ")");
+    }
     const auto x = parse_integer(a);
     const auto y = parse_integer(b);
     if (!x || !y) {
       // test reports "integer expression expected" with status 2.
       return Truth::kFalse;
     }
-    if (op == "-eq")
+    if (op == "-eq") {
       return truth_of(*x == *y);
-    if (op == "-ne")
+    }
+    if (op == "-ne") {
       return truth_of(*x != *y);
-    if (op == "-lt")
+    }
+    if (op == "-lt") {
       return truth_of(*x < *y);
-    if (op == "-le")
+    }
+    if (op == "-le") {
       return truth_of(*x <= *y);
-    if (op == "-gt")
+    }
+    if (op == "-gt") {
       return truth_of(*x > *y);
+    }
     return truth_of(*x >= *y);
   }
 
@@ -237,34 +265,43 @@ class ArithmeticParser {
   Text evaluate() {
     auto value = parse_binary(0);
     skip_spaces();
-    if (!unknown_ && pos_ != text_.size())
+    if (!unknown_ && pos_ != text_.size()) {
       unknown_ = "arithmetic it does not parse: $((" + text_ + "))";
-    if (unknown_ || !value)
+    }
+    if (unknown_ || !value) {
       return unknown_text(unknown_.value_or("arithmetic: $((" + text_ + "))"));
+    }
     return known_text(std::to_string(*value));
   }
 
  private:
   void skip_spaces() {
     while (pos_ < text_.size() &&
-           std::isspace(static_cast<unsigned char>(text_[pos_])))
+           std::isspace(static_cast<unsigned char>(text_[pos_]))) {
       ++pos_;
+    }
   }
 
   // Binary operators and their precedence, longest spelling first.
   static int precedence(std::string_view op) {
-    if (op == "||")
+    if (op == "||") {
       return 1;
-    if (op == "&&")
+    }
+    if (op == "&&") {
       return 2;
-    if (op == "==" || op == "!=")
+    }
+    if (op == "==" || op == "!=") {
       return 3;
-    if (op == "<" || op == "<=" || op == ">" || op == ">=")
+    }
+    if (op == "<" || op == "<=" || op == ">" || op == ">=") {
       return 4;
-    if (op == "+" || op == "-")
+    }
+    if (op == "+" || op == "-") {
       return 5;
-    if (op == "*" || op == "/" || op == "%")
+    }
+    if (op == "*" || op == "/" || op == "%") {
       return 6;
+    }
     return 0;
   }
 
@@ -272,8 +309,9 @@ class ArithmeticParser {
     skip_spaces();
     for (std::string_view op : {"||", "&&", "==", "!=", "<=", ">=", "<", ">",
                                 "+", "-", "*", "/", "%"}) {
-      if (text_.compare(pos_, op.size(), op) == 0)
+      if (text_.compare(pos_, op.size(), op) == 0) {
         return std::string(op);
+      }
     }
     return "";
   }
@@ -284,30 +322,42 @@ class ArithmeticParser {
       unknown_ = "a division by zero in $((" + text_ + "))";
       return std::nullopt;
     }
-    if (op == "||")
+    if (op == "||") {
       return (a || b) ? 1 : 0;
-    if (op == "&&")
+    }
+    if (op == "&&") {
       return (a && b) ? 1 : 0;
-    if (op == "==")
+    }
+    if (op == "==") {
       return a == b;
-    if (op == "!=")
+    }
+    if (op == "!=") {
       return a != b;
-    if (op == "<=")
+    }
+    if (op == "<=") {
       return a <= b;
-    if (op == ">=")
+    }
+    if (op == ">=") {
       return a >= b;
-    if (op == "<")
+    }
+    if (op == "<") {
       return a < b;
-    if (op == ">")
+    }
+    if (op == ">") {
       return a > b;
-    if (op == "+")
+    }
+    if (op == "+") {
       return a + b;
-    if (op == "-")
+    }
+    if (op == "-") {
       return a - b;
-    if (op == "*")
+    }
+    if (op == "*") {
       return a * b;
-    if (op == "/")
+    }
+    if (op == "/") {
       return a / b;
+    }
     return a % b;
   }
 
@@ -316,8 +366,9 @@ class ArithmeticParser {
     while (left) {
       const std::string op = peek_operator();
       const int level = precedence(op);
-      if (op.empty() || level <= min_precedence)
+      if (op.empty() || level <= min_precedence) {
         break;
+      }
       if (text_.compare(pos_, op.size() + 1, op + "=") == 0 && op != "<" &&
           op != ">" && op != "=" && op != "!") {
         unknown_ = "an assignment in arithmetic: $((" + text_ + "))";
@@ -325,8 +376,9 @@ class ArithmeticParser {
       }
       pos_ += op.size();
       auto right = parse_binary(level);
-      if (!right)
+      if (!right) {
         return std::nullopt;
+      }
       left = apply(op, *left, *right);
     }
     return left;
@@ -342,12 +394,15 @@ class ArithmeticParser {
     if (c == '-' || c == '+' || c == '!') {
       ++pos_;
       auto value = parse_unary();
-      if (!value)
+      if (!value) {
         return std::nullopt;
-      if (c == '-')
+      }
+      if (c == '-') {
         return -*value;
-      if (c == '!')
+      }
+      if (c == '!') {
         return *value == 0 ? 1 : 0;
+      }
       return *value;
     }
     if (c == '(') {
@@ -368,8 +423,9 @@ class ArithmeticParser {
     const size_t start = pos_;
     while (pos_ < text_.size() &&
            (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
-            text_[pos_] == '_'))
+            text_[pos_] == '_')) {
       ++pos_;
+    }
     const std::string word = text_.substr(start, pos_ - start);
     if (word.empty()) {
       unknown_ = "arithmetic it does not parse: $((" + text_ + "))";
@@ -377,8 +433,9 @@ class ArithmeticParser {
     }
     if (std::isdigit(static_cast<unsigned char>(word[0]))) {
       auto value = parse_integer(word);
-      if (!value)
+      if (!value) {
         unknown_ = "an invalid number in $((" + text_ + "))";
+      }
       return value;
     }
     auto value = shell_.integer_value(word, unknown_);
@@ -393,8 +450,9 @@ class ArithmeticParser {
 
 std::string Interpreter::ifs() const {
   auto it = variables_.find("IFS");
-  if (it == variables_.end() || !it->second.value.known())
+  if (it == variables_.end() || !it->second.value.known()) {
     return kDefaultIfs;
+  }
   return it->second.value.text;
 }
 
@@ -404,75 +462,89 @@ void Interpreter::set_variable(const std::string& name, Text value) {
 }
 
 std::optional<Text> Interpreter::lookup(const std::string& name) const {
-  if (name == "0")
+  if (name == "0") {
     return known_text(arg0_);
+  }
   if (std::isdigit(static_cast<unsigned char>(name[0]))) {
     const size_t index = std::stoul(name);
-    if (index == 0 || index > positional_.size())
+    if (index == 0 || index > positional_.size()) {
       return std::nullopt;
+    }
     return positional_[index - 1];
   }
-  if (name == "#")
+  if (name == "#") {
     return known_text(std::to_string(positional_.size()));
+  }
   if (name == "?") {
-    if (status_)
+    if (status_) {
       return known_text(std::to_string(*status_));
+    }
     return unknown_text(status_unknown_);
   }
-  if (name == "$" || name == "!")
+  if (name == "$" || name == "!") {
     return unknown_text("the process id in $" + name);
-  if (name == "-")
+  }
+  if (name == "-") {
     return known_text(errexit_ ? "e" : "");
+  }
   if (name == "@" || name == "*") {
     Text joined = known_text("");
     for (size_t i = 0; i < positional_.size(); ++i) {
-      if (!positional_[i].known())
+      if (!positional_[i].known()) {
         return positional_[i];
+      }
       joined.text += (i ? " " : "") + positional_[i].text;
     }
     return joined;
   }
   auto it = variables_.find(name);
-  if (it == variables_.end())
+  if (it == variables_.end()) {
     return std::nullopt;
+  }
   return it->second.value;
 }
 
 std::optional<long long> Interpreter::integer_value(
     const std::string& name, std::optional<std::string>& unknown) {
   auto value = lookup(name);
-  if (!value || (value->known() && value->text.empty()))
+  if (!value || (value->known() && value->text.empty())) {
     return 0;
+  }
   if (!value->known()) {
     unknown = value->unknown;
     return std::nullopt;
   }
   auto number = parse_integer(value->text);
-  if (!number)
+  if (!number) {
     unknown = "a variable that is not a number in arithmetic: " + name;
+  }
   return number;
 }
 
 Text Interpreter::arithmetic(const std::string& text) {
   auto word = parse_quoted_text(text);
-  if (!word)
+  if (!word) {
     return unknown_text("arithmetic it does not parse: $((" + text + "))");
+  }
   Text expanded = expand_single(word->parts);
-  if (!expanded.known())
+  if (!expanded.known()) {
     return expanded;
+  }
   return ArithmeticParser(*this, expanded.text).evaluate();
 }
 
 Text Interpreter::replace_pattern(const WordPart& part, const Text& value) {
   Text pattern = expand_pattern(part.argument);
   Text replacement = expand_single(part.second);
-  if (auto why = first_unknown({&value, &pattern, &replacement}))
+  if (auto why = first_unknown({&value, &pattern, &replacement})) {
     return unknown_text(*why);
+  }
   std::string text = pattern.text;
   const bool anchor_start = !text.empty() && text[0] == '#';
   const bool anchor_end = !text.empty() && text[0] == '%';
-  if (anchor_start || anchor_end)
+  if (anchor_start || anchor_end) {
     text.erase(0, 1);
+  }
   const std::string& subject = value.text;
   std::string out;
   size_t i = 0;
@@ -487,8 +559,9 @@ Text Interpreter::replace_pattern(const WordPart& part, const Text& value) {
         matched = length;
         break;
       }
-      if (length == 0)
+      if (length == 0) {
         break;
+      }
     }
     if (matched != std::string::npos && matched > 0) {
       out += replacement.text;
@@ -496,8 +569,9 @@ Text Interpreter::replace_pattern(const WordPart& part, const Text& value) {
       replaced = true;
       continue;
     }
-    if (i < subject.size())
+    if (i < subject.size()) {
       out.push_back(subject[i]);
+    }
     ++i;
   }
   return known_text(out);
@@ -507,18 +581,21 @@ Text Interpreter::substring(const WordPart& part, const Text& value) {
   Text offset = arithmetic(expand_single(part.argument).text);
   Text length = part.has_second ? arithmetic(expand_single(part.second).text)
                                 : known_text("");
-  if (auto why = first_unknown({&value, &offset, &length}))
+  if (auto why = first_unknown({&value, &offset, &length})) {
     return unknown_text(*why);
+  }
   const long long size = static_cast<long long>(value.text.size());
   long long start = std::stoll(offset.text);
-  if (start < 0)
+  if (start < 0) {
     start = std::max(0LL, size + start);
+  }
   start = std::min(start, size);
   long long count = size - start;
   if (part.has_second) {
     count = std::stoll(length.text);
-    if (count < 0)
+    if (count < 0) {
       count = std::max(0LL, size - start + count);
+    }
   }
   return known_text(value.text.substr(start, count));
 }
@@ -533,17 +610,20 @@ Text Interpreter::apply_parameter_operator(const WordPart& part,
     return *value;
   }
   const bool empty_or_unset = !set || (colon && value->text.empty());
-  if (op == "-" || op == ":-")
+  if (op == "-" || op == ":-") {
     return empty_or_unset ? expand_single(part.argument) : *value;
+  }
   if (op == "=" || op == ":=") {
-    if (!empty_or_unset)
+    if (!empty_or_unset) {
       return *value;
+    }
     Text assigned = expand_single(part.argument);
     set_variable(part.text, assigned);
     return assigned;
   }
-  if (op == "+" || op == ":+")
+  if (op == "+" || op == ":+") {
     return empty_or_unset ? known_text("") : expand_single(part.argument);
+  }
   if (op == "?" || op == ":?") {
     if (empty_or_unset) {
       Text message = expand_single(part.argument);
@@ -556,19 +636,23 @@ Text Interpreter::apply_parameter_operator(const WordPart& part,
   const Text current = value.value_or(known_text(""));
   if (op == "#" || op == "##" || op == "%" || op == "%%") {
     Text pattern = expand_pattern(part.argument);
-    if (auto why = first_unknown({&current, &pattern}))
+    if (auto why = first_unknown({&current, &pattern})) {
       return unknown_text(*why);
+    }
     const bool longest = op.size() == 2;
     return known_text(op[0] == '#'
                           ? remove_prefix(current.text, pattern.text, longest)
                           : remove_suffix(current.text, pattern.text, longest));
   }
-  if (op == "/" || op == "//")
+  if (op == "/" || op == "//") {
     return replace_pattern(part, current);
-  if (op == ":")
+  }
+  if (op == ":") {
     return substring(part, current);
-  if (!current.known())
+  }
+  if (!current.known()) {
     return current;
+  }
   std::string text = current.text;
   if (op == "^^" || op == "^" || op == ",," || op == ",") {
     const bool upper = op[0] == '^';
@@ -584,22 +668,28 @@ Text Interpreter::apply_parameter_operator(const WordPart& part,
 
 Text Interpreter::parameter_value(const WordPart& part) {
   std::optional<Text> value = lookup(part.text);
-  if (part.op.empty())
+  if (part.op.empty()) {
     return value.value_or(known_text(""));
+  }
   if (part.op == "length") {
-    if (value && !value->known())
+    if (value && !value->known()) {
       return *value;
-    if (part.text == "@" || part.text == "*")
+    }
+    if (part.text == "@" || part.text == "*") {
       return known_text(std::to_string(positional_.size()));
+    }
     return known_text(std::to_string(value ? value->text.size() : 0));
   }
   if (part.op == "indirect") {
-    if (!part.argument.empty())
+    if (!part.argument.empty()) {
       return unknown_text("the bash expansion ${!" + part.text + "...}");
-    if (!value)
+    }
+    if (!value) {
       return known_text("");
-    if (!value->known())
+    }
+    if (!value->known()) {
       return *value;
+    }
     return lookup(value->text).value_or(known_text(""));
   }
   return apply_parameter_operator(part, value);
@@ -608,8 +698,9 @@ Text Interpreter::parameter_value(const WordPart& part) {
 Text Interpreter::evaluate_substituted(const std::vector<Field>& argv) {
   const std::string& name = argv[0].text;
   std::vector<std::string> args;
-  for (size_t i = 1; i < argv.size(); ++i)
+  for (size_t i = 1; i < argv.size(); ++i) {
     args.push_back(argv[i].text);
+  }
   if (name == "id") {
     const bool by_name =
         std::find(args.begin(), args.end(), "-n") != args.end() ||
@@ -622,29 +713,36 @@ Text Interpreter::evaluate_substituted(const std::vector<Field>& argv) {
                               : unknown_text("the name of uid " +
                                              std::to_string(start_.uid));
     }
-    if (!by_name && group)
+    if (!by_name && group) {
       return known_text(std::to_string(start_.gid));
-    if (!by_name && !args.empty() && args[0] == "-u")
+    }
+    if (!by_name && !args.empty() && args[0] == "-u") {
       return known_text(std::to_string(start_.uid));
+    }
   }
-  if (name == "whoami")
+  if (name == "whoami") {
     return evaluate_substituted({make_field("id"), make_field("-un")});
-  if (name == "pwd" && args.empty())
+  }
+  if (name == "pwd" && args.empty()) {
     return known_text(cwd_);
+  }
   if (name == "basename" && !args.empty()) {
     std::string base = basename_of(args[0]);
     if (args.size() > 1 && base.size() > args[1].size() &&
-        base.ends_with(args[1]))
+        base.ends_with(args[1])) {
       base.resize(base.size() - args[1].size());
+    }
     return known_text(base);
   }
-  if (name == "dirname" && args.size() == 1)
+  if (name == "dirname" && args.size() == 1) {
     return known_text(dirname_of(args[0]));
+  }
   if (name == "echo") {
     std::string out;
     size_t first = !args.empty() && args[0] == "-n" ? 1 : 0;
-    for (size_t i = first; i < args.size(); ++i)
+    for (size_t i = first; i < args.size(); ++i) {
       out += (i > first ? " " : "") + args[i];
+    }
     return known_text(out);
   }
   if (name == "command" && args.size() == 2 && args[0] == "-v") {
@@ -652,36 +750,43 @@ Text Interpreter::evaluate_substituted(const std::vector<Field>& argv) {
     return found ? known_text(*found) : known_text("");
   }
   std::string text = name;
-  for (const std::string& arg : args)
+  for (const std::string& arg : args) {
     text += " " + arg;
+  }
   return unknown_text("the output of $(" + text + ")");
 }
 
 Text Interpreter::command_substitution(const std::string& text) {
   const Text fallback = unknown_text("the output of $(" + text + ")");
   auto script = parse_script(text);
-  if (!script || script->body.items.size() != 1)
+  if (!script || script->body.items.size() != 1) {
     return fallback;
+  }
   const AndOr& item = script->body.items.front();
   if (item.pipelines.size() != 1 || item.pipelines[0].commands.size() != 1 ||
-      item.background)
+      item.background) {
     return fallback;
+  }
   const auto* simple =
       std::get_if<SimpleCommand>(&item.pipelines[0].commands[0]->node);
   if (simple == nullptr || simple->words.empty() ||
-      !simple->assignments.empty())
+      !simple->assignments.empty()) {
     return fallback;
+  }
   std::vector<Field> argv = expand_fields(simple->words);
   for (const Field& field : argv) {
-    if (field.unknown)
+    if (field.unknown) {
       return unknown_text(*field.unknown);
+    }
   }
-  if (argv.empty())
+  if (argv.empty()) {
     return known_text("");
+  }
   Text value = evaluate_substituted(argv);
   if (value.known()) {
-    while (!value.text.empty() && value.text.back() == '\n')
+    while (!value.text.empty() && value.text.back() == '\n') {
       value.text.pop_back();
+    }
   }
   return value;
 }
@@ -696,8 +801,9 @@ void Interpreter::append_part_chunks(const WordPart& part,
       if ((part.text == "@" || (part.text == "*" && !part.quoted)) &&
           part.op.empty()) {
         for (size_t i = 0; i < positional_.size(); ++i) {
-          if (i > 0)
+          if (i > 0) {
             chunks.push_back(Chunk{"", false, false, std::nullopt, true});
+          }
           chunks.push_back(Chunk{positional_[i].text, part.quoted, !part.quoted,
                                  positional_[i].unknown});
         }
@@ -716,8 +822,9 @@ void Interpreter::append_part_chunks(const WordPart& part,
 
 std::vector<Chunk> Interpreter::chunks_of(const std::vector<WordPart>& parts) {
   std::vector<Chunk> chunks;
-  for (const WordPart& part : parts)
+  for (const WordPart& part : parts) {
     append_part_chunks(part, chunks);
+  }
   return chunks;
 }
 
@@ -727,8 +834,9 @@ std::vector<Field> Interpreter::split_chunks(const std::vector<Chunk>& chunks) {
   Field current;
   bool has_content = false;
   auto finish = [&] {
-    if (has_content)
+    if (has_content) {
       fields.push_back(std::move(current));
+    }
     current = Field{};
     has_content = false;
   };
@@ -771,8 +879,9 @@ std::vector<Field> Interpreter::split_chunks(const std::vector<Chunk>& chunks) {
 
 std::vector<Field> Interpreter::expand_word(const Word& word, bool glob) {
   std::vector<Field> fields = split_chunks(chunks_of(word.parts));
-  if (!glob)
+  if (!glob) {
     return fields;
+  }
   std::vector<Field> expanded;
   for (Field& field : fields) {
     if (!field.wildcard || field.unknown) {
@@ -804,8 +913,9 @@ std::vector<Field> Interpreter::expand_fields(const std::vector<Word>& words) {
 Text Interpreter::expand_single(const std::vector<WordPart>& parts) {
   Text text = known_text("");
   for (const Chunk& chunk : chunks_of(parts)) {
-    if (chunk.unknown && !text.unknown)
+    if (chunk.unknown && !text.unknown) {
       text.unknown = chunk.unknown;
+    }
     text.text += chunk.field_break ? " " : chunk.text;
   }
   return text;
@@ -814,12 +924,14 @@ Text Interpreter::expand_single(const std::vector<WordPart>& parts) {
 Text Interpreter::expand_pattern(const std::vector<WordPart>& parts) {
   Text pattern = known_text("");
   for (const Chunk& chunk : chunks_of(parts)) {
-    if (chunk.unknown && !pattern.unknown)
+    if (chunk.unknown && !pattern.unknown) {
       pattern.unknown = chunk.unknown;
-    if (chunk.field_break)
+    }
+    if (chunk.field_break) {
       pattern.text += " ";
-    else
+    } else {
       pattern.text += chunk.quoted ? escape_glob(chunk.text) : chunk.text;
+    }
   }
   return pattern;
 }
@@ -846,37 +958,47 @@ Truth Interpreter::evaluate_test(const std::vector<TestArgument>& args,
 }
 
 std::string Interpreter::absolute_path(const std::string& path) const {
-  if (!path.empty() && path[0] == '/')
+  if (!path.empty() && path[0] == '/') {
     return path;
+  }
   return cwd_ == "/" ? "/" + path : cwd_ + "/" + path;
 }
 
 Truth Interpreter::file_test(const std::string& op, const std::string& path,
                              std::string& unknown) const {
   const std::string absolute = absolute_path(path);
-  if (op == "-L" || op == "-h")
+  if (op == "-L" || op == "-h") {
     return files_.read_link(absolute) ? Truth::kTrue : Truth::kFalse;
+  }
   if (op == "-t") {
     unknown = "whether a terminal is attached (test -t)";
     return Truth::kUnknown;
   }
   auto info = files_.info(absolute);
-  if (op == "-e" || op == "-a")
+  if (op == "-e" || op == "-a") {
     return info ? Truth::kTrue : Truth::kFalse;
-  if (!info)
+  }
+  if (!info) {
     return Truth::kFalse;
-  if (op == "-f")
+  }
+  if (op == "-f") {
     return info->regular ? Truth::kTrue : Truth::kFalse;
-  if (op == "-d")
+  }
+  if (op == "-d") {
     return info->directory ? Truth::kTrue : Truth::kFalse;
-  if (op == "-x")
+  }
+  if (op == "-x") {
     return info->executable || info->directory ? Truth::kTrue : Truth::kFalse;
-  if (op == "-s")
+  }
+  if (op == "-s") {
     return info->size > 0 ? Truth::kTrue : Truth::kFalse;
-  if (op == "-p" || op == "-S" || op == "-b" || op == "-c")
+  }
+  if (op == "-p" || op == "-S" || op == "-b" || op == "-c") {
     return Truth::kFalse;
-  if ((op == "-r" || op == "-w") && start_.uid == 0)
+  }
+  if ((op == "-r" || op == "-w") && start_.uid == 0) {
     return Truth::kTrue;
+  }
   unknown = "the file test " + op + " " + path +
             ", which depends on ownership or permissions";
   return Truth::kUnknown;

@@ -140,12 +140,15 @@ class Lexer {
     const size_t start = pos_;
     int depth = 2;
     while (pos_ < text_.size() && depth > 0) {
-      if (text_[pos_] == '(')
+      if (text_[pos_] == '(') {
         ++depth;
-      if (text_[pos_] == ')')
+      }
+      if (text_[pos_] == ')') {
         --depth;
-      if (text_[pos_] == '\n')
+      }
+      if (text_[pos_] == '\n') {
         ++line_;
+      }
       ++pos_;
     }
     if (depth > 0) {
@@ -250,8 +253,9 @@ class Lexer {
       if (c == '"') {
         ++pos_;
         // An empty "" still makes a word, but "$@" alone makes none.
-        if (parts.size() == first_part)
+        if (parts.size() == first_part) {
           parts.push_back(make_part(WordPart::Kind::kLiteral, "", true));
+        }
         return Ok{};
       }
       if (c == '\\' && pos_ + 1 < text_.size() &&
@@ -332,8 +336,9 @@ class Lexer {
       }
       if (c == '\'') {
         const size_t close = text_.find('\'', i + 1);
-        if (close == std::string_view::npos)
+        if (close == std::string_view::npos) {
           break;
+        }
         i = close + 1;
         continue;
       }
@@ -345,10 +350,12 @@ class Lexer {
         ++i;
         continue;
       }
-      if (c == '(')
+      if (c == '(') {
         ++depth;
-      if (c == ')' && --depth == 0)
+      }
+      if (c == ')' && --depth == 0) {
         return i;
+      }
       ++i;
     }
     return error("missing ')' to close '$('");
@@ -415,13 +422,15 @@ class Lexer {
   std::string read_parameter_name() {
     const size_t start = pos_;
     if (pos_ < text_.size() && is_name_start(text_[pos_])) {
-      while (pos_ < text_.size() && is_name_char(text_[pos_]))
+      while (pos_ < text_.size() && is_name_char(text_[pos_])) {
         ++pos_;
+      }
     } else if (pos_ < text_.size() &&
                std::isdigit(static_cast<unsigned char>(text_[pos_]))) {
       while (pos_ < text_.size() &&
-             std::isdigit(static_cast<unsigned char>(text_[pos_])))
+             std::isdigit(static_cast<unsigned char>(text_[pos_]))) {
         ++pos_;
+      }
     } else if (pos_ < text_.size() &&
                std::string_view("@*#?$!-").find(text_[pos_]) !=
                    std::string_view::npos) {
@@ -524,12 +533,14 @@ class Lexer {
       bool closed = false;
       while (pos_ < text_.size() && !closed) {
         size_t end = text_.find('\n', pos_);
-        if (end == std::string_view::npos)
+        if (end == std::string_view::npos) {
           end = text_.size();
+        }
         std::string_view line = text_.substr(pos_, end - pos_);
         if (document.strip_tabs) {
-          while (!line.empty() && line.front() == '\t')
+          while (!line.empty() && line.front() == '\t') {
             line.remove_prefix(1);
+          }
         }
         closed = line == document.delimiter;
         pos_ = std::min(end + 1, text_.size());
@@ -555,8 +566,9 @@ class Lexer {
 std::optional<std::string> unquoted_literal(const Word& word) {
   std::string text;
   for (const WordPart& part : word.parts) {
-    if (part.kind != WordPart::Kind::kLiteral)
+    if (part.kind != WordPart::Kind::kLiteral) {
       return std::nullopt;
+    }
     text += part.text;
   }
   return text;
@@ -629,10 +641,12 @@ class Parser {
   Status skip_newlines() {
     while (true) {
       auto token = peek();
-      if (!token)
+      if (!token) {
         return token.error();
-      if (token->kind != Token::Kind::kNewline)
+      }
+      if (token->kind != Token::Kind::kNewline) {
         return Ok{};
+      }
       lookahead_.reset();
     }
   }
@@ -640,8 +654,9 @@ class Parser {
   Status expect_reserved(std::string_view word, std::string_view opener,
                          int opener_line) {
     auto token = take();
-    if (!token)
+    if (!token) {
       return token.error();
+    }
     if (!is_reserved(*token, word)) {
       return unexpected(*token, "'" + std::string(word) + "' to close '" +
                                     std::string(opener) + "' of line " +
@@ -655,11 +670,13 @@ class Parser {
   Result<List> parse_list(const std::vector<std::string_view>& terminators) {
     List list;
     while (true) {
-      if (auto status = skip_newlines(); !status)
+      if (auto status = skip_newlines(); !status) {
         return status.error();
+      }
       auto token = peek();
-      if (!token)
+      if (!token) {
         return token.error();
+      }
       if (token->kind == Token::Kind::kEnd || is_operator(*token, ")") ||
           is_operator(*token, ";;") || is_operator(*token, ";&") ||
           is_operator(*token, ";;&")) {
@@ -670,11 +687,13 @@ class Parser {
         return list;
       }
       auto item = parse_and_or();
-      if (!item)
+      if (!item) {
         return item.error();
+      }
       auto separator = peek();
-      if (!separator)
+      if (!separator) {
         return separator.error();
+      }
       if (is_operator(*separator, "&")) {
         item->background = true;
         lookahead_.reset();
@@ -697,57 +716,66 @@ class Parser {
   Result<AndOr> parse_and_or() {
     AndOr and_or;
     auto first = peek();
-    if (!first)
+    if (!first) {
       return first.error();
+    }
     and_or.line = first->line;
     while (true) {
       auto pipeline = parse_pipeline();
-      if (!pipeline)
+      if (!pipeline) {
         return pipeline.error();
+      }
       and_or.pipelines.push_back(std::move(*pipeline));
       auto token = peek();
-      if (!token)
+      if (!token) {
         return token.error();
+      }
       if (!is_operator(*token, "&&") && !is_operator(*token, "||")) {
         return and_or;
       }
       and_or.operators.push_back(token->op == "&&");
       lookahead_.reset();
-      if (auto status = skip_newlines(); !status)
+      if (auto status = skip_newlines(); !status) {
         return status.error();
+      }
     }
   }
 
   Result<Pipeline> parse_pipeline() {
     Pipeline pipeline;
     auto token = peek();
-    if (!token)
+    if (!token) {
       return token.error();
+    }
     if (is_reserved(*token, "!")) {
       pipeline.negated = true;
       lookahead_.reset();
     }
     while (true) {
       auto command = parse_command();
-      if (!command)
+      if (!command) {
         return command.error();
+      }
       pipeline.commands.push_back(std::move(*command));
       auto next = peek();
-      if (!next)
+      if (!next) {
         return next.error();
+      }
       if (!is_operator(*next, "|") && !is_operator(*next, "|&")) {
         return pipeline;
       }
       lookahead_.reset();
-      if (auto status = skip_newlines(); !status)
+      if (auto status = skip_newlines(); !status) {
         return status.error();
+      }
     }
   }
 
   Result<CommandPtr> parse_command() {
     auto token = peek();
-    if (!token)
+    if (!token) {
       return token.error();
+    }
     auto command = std::make_shared<Command>();
     command->line = token->line;
     Status status = Ok{};
@@ -774,23 +802,28 @@ class Parser {
     } else {
       return parse_simple_or_function(command);
     }
-    if (!status)
+    if (!status) {
       return status.error();
-    if (auto redirects = parse_redirects(*command); !redirects)
+    }
+    if (auto redirects = parse_redirects(*command); !redirects) {
       return redirects.error();
+    }
     return CommandPtr(command);
   }
 
   Status parse_group(Command& command, std::string_view close, bool subshell) {
     auto open = take();
-    if (!open)
+    if (!open) {
       return open.error();
+    }
     auto body = parse_list({close});
-    if (!body)
+    if (!body) {
       return body.error();
+    }
     auto end = take();
-    if (!end)
+    if (!end) {
       return end.error();
+    }
     const bool closed =
         subshell ? is_operator(*end, ")") : is_reserved(*end, close);
     if (!closed) {
@@ -805,32 +838,40 @@ class Parser {
 
   Status parse_if(Command& command) {
     auto open = take();
-    if (!open)
+    if (!open) {
       return open.error();
+    }
     IfClause clause;
     while (true) {
       auto condition = parse_list({"then"});
-      if (!condition)
+      if (!condition) {
         return condition.error();
-      if (auto status = expect_reserved("then", "if", open->line); !status)
+      }
+      if (auto status = expect_reserved("then", "if", open->line); !status) {
         return status;
+      }
       auto body = parse_list({"elif", "else", "fi"});
-      if (!body)
+      if (!body) {
         return body.error();
+      }
       clause.conditions.push_back(std::move(*condition));
       clause.bodies.push_back(std::move(*body));
       auto next = take();
-      if (!next)
+      if (!next) {
         return next.error();
-      if (is_reserved(*next, "elif"))
+      }
+      if (is_reserved(*next, "elif")) {
         continue;
+      }
       if (is_reserved(*next, "else")) {
         auto else_body = parse_list({"fi"});
-        if (!else_body)
+        if (!else_body) {
           return else_body.error();
+        }
         clause.else_body = std::move(*else_body);
-        if (auto status = expect_reserved("fi", "if", open->line); !status)
+        if (auto status = expect_reserved("fi", "if", open->line); !status) {
           return status;
+        }
       } else if (!is_reserved(*next, "fi")) {
         return unexpected(
             *next, "'fi' to close 'if' of line " + std::to_string(open->line));
@@ -841,106 +882,128 @@ class Parser {
   }
 
   Status parse_do_group(List& body, std::string_view opener, int line) {
-    if (auto status = skip_newlines(); !status)
+    if (auto status = skip_newlines(); !status) {
       return status;
-    if (auto status = expect_reserved("do", opener, line); !status)
+    }
+    if (auto status = expect_reserved("do", opener, line); !status) {
       return status;
+    }
     auto list = parse_list({"done"});
-    if (!list)
+    if (!list) {
       return list.error();
+    }
     body = std::move(*list);
     return expect_reserved("done", opener, line);
   }
 
   Status parse_for(Command& command) {
     auto open = take();
-    if (!open)
+    if (!open) {
       return open.error();
+    }
     auto name = take();
-    if (!name)
+    if (!name) {
       return name.error();
+    }
     if (!name->plain || !is_name(*name->plain)) {
       return unexpected(*name, "a variable name after 'for'");
     }
     ForClause clause;
     clause.name = *name->plain;
-    if (auto status = skip_newlines(); !status)
+    if (auto status = skip_newlines(); !status) {
       return status;
+    }
     auto token = peek();
-    if (!token)
+    if (!token) {
       return token.error();
+    }
     if (is_reserved(*token, "in")) {
       lookahead_.reset();
       std::vector<Word> words;
       while (true) {
         auto word = peek();
-        if (!word)
+        if (!word) {
           return word.error();
-        if (word->kind != Token::Kind::kWord)
+        }
+        if (word->kind != Token::Kind::kWord) {
           break;
+        }
         words.push_back(word->word);
         lookahead_.reset();
       }
       clause.words = std::move(words);
     }
     auto separator = peek();
-    if (!separator)
+    if (!separator) {
       return separator.error();
-    if (is_operator(*separator, ";"))
+    }
+    if (is_operator(*separator, ";")) {
       lookahead_.reset();
-    if (auto status = parse_do_group(clause.body, "for", open->line); !status)
+    }
+    if (auto status = parse_do_group(clause.body, "for", open->line); !status) {
       return status;
+    }
     command.node = std::move(clause);
     return Ok{};
   }
 
   Status parse_loop(Command& command) {
     auto open = take();
-    if (!open)
+    if (!open) {
       return open.error();
+    }
     LoopClause clause;
     clause.until = *open->plain == "until";
     auto condition = parse_list({"do"});
-    if (!condition)
+    if (!condition) {
       return condition.error();
+    }
     clause.condition = std::move(*condition);
     if (auto status = parse_do_group(clause.body, *open->plain, open->line);
-        !status)
+        !status) {
       return status;
+    }
     command.node = std::move(clause);
     return Ok{};
   }
 
   Status parse_case(Command& command) {
     auto open = take();
-    if (!open)
+    if (!open) {
       return open.error();
+    }
     auto subject = take();
-    if (!subject)
+    if (!subject) {
       return subject.error();
+    }
     if (subject->kind != Token::Kind::kWord) {
       return unexpected(*subject, "a word after 'case'");
     }
     CaseClause clause;
     clause.subject = subject->word;
-    if (auto status = skip_newlines(); !status)
+    if (auto status = skip_newlines(); !status) {
       return status;
-    if (auto status = expect_reserved("in", "case", open->line); !status)
+    }
+    if (auto status = expect_reserved("in", "case", open->line); !status) {
       return status;
+    }
     while (true) {
-      if (auto status = skip_newlines(); !status)
+      if (auto status = skip_newlines(); !status) {
         return status;
+      }
       auto token = peek();
-      if (!token)
+      if (!token) {
         return token.error();
+      }
       if (is_reserved(*token, "esac")) {
         lookahead_.reset();
         command.node = std::move(clause);
         return Ok{};
       }
       auto item = parse_case_item(open->line);
-      if (!item)
+      if (!item) {
         return item.error();
+      }
       clause.items.push_back(std::move(*item));
     }
   }
@@ -948,34 +1011,42 @@ class Parser {
   Result<CaseItem> parse_case_item(int case_line) {
     CaseItem item;
     auto token = peek();
-    if (!token)
+    if (!token) {
       return token.error();
-    if (is_operator(*token, "("))
+    }
+    if (is_operator(*token, "(")) {
       lookahead_.reset();
+    }
     while (true) {
       auto pattern = take();
-      if (!pattern)
+      if (!pattern) {
         return pattern.error();
+      }
       if (pattern->kind != Token::Kind::kWord) {
         return unexpected(*pattern, "a pattern in 'case' of line " +
                                         std::to_string(case_line));
       }
       item.patterns.push_back(pattern->word);
       auto next = take();
-      if (!next)
+      if (!next) {
         return next.error();
-      if (is_operator(*next, ")"))
+      }
+      if (is_operator(*next, ")")) {
         break;
-      if (!is_operator(*next, "|"))
+      }
+      if (!is_operator(*next, "|")) {
         return unexpected(*next, "'|' or ')' after a case pattern");
+      }
     }
     auto body = parse_list({"esac"});
-    if (!body)
+    if (!body) {
       return body.error();
+    }
     item.body = std::move(*body);
     auto end = peek();
-    if (!end)
+    if (!end) {
       return end.error();
+    }
     if (is_operator(*end, ";;") || is_operator(*end, ";&") ||
         is_operator(*end, ";;&")) {
       lookahead_.reset();
@@ -987,11 +1058,13 @@ class Parser {
   }
 
   Status parse_function_body(Command& command, std::string name) {
-    if (auto status = skip_newlines(); !status)
+    if (auto status = skip_newlines(); !status) {
       return status;
+    }
     auto body = parse_command();
-    if (!body)
+    if (!body) {
       return body.error();
+    }
     command.node = FunctionDefinition{std::move(name), std::move(*body)};
     return Ok{};
   }
@@ -1000,36 +1073,43 @@ class Parser {
   Status parse_function_keyword(Command& command) {
     lookahead_.reset();
     auto name = take();
-    if (!name)
+    if (!name) {
       return name.error();
+    }
     if (!name->plain) {
       return unexpected(*name, "a function name after 'function'");
     }
     auto token = peek();
-    if (!token)
+    if (!token) {
       return token.error();
+    }
     if (is_operator(*token, "(")) {
       lookahead_.reset();
       auto close = take();
-      if (!close)
+      if (!close) {
         return close.error();
-      if (!is_operator(*close, ")"))
+      }
+      if (!is_operator(*close, ")")) {
         return unexpected(*close, "')' after 'function " + *name->plain + "('");
+      }
     }
     return parse_function_body(command, *name->plain);
   }
 
   Status parse_conditional(Command& command) {
     auto open = take();
-    if (!open)
+    if (!open) {
       return open.error();
+    }
     ConditionalExpression expression;
     while (true) {
       auto token = take();
-      if (!token)
+      if (!token) {
         return token.error();
-      if (is_reserved(*token, "]]"))
+      }
+      if (is_reserved(*token, "]]")) {
         break;
+      }
       if (token->kind == Token::Kind::kEnd ||
           token->kind == Token::Kind::kNewline) {
         return unexpected(
@@ -1050,8 +1130,9 @@ class Parser {
 
   Status parse_redirect(Command& command, const Token& op) {
     auto target = take();
-    if (!target)
+    if (!target) {
       return target.error();
+    }
     if (target->kind != Token::Kind::kWord) {
       return unexpected(*target, "a word after '" + op.op + "'");
     }
@@ -1070,8 +1151,9 @@ class Parser {
   Status parse_redirects(Command& command) {
     while (true) {
       auto token = peek();
-      if (!token)
+      if (!token) {
         return token.error();
+      }
       if (token->kind == Token::Kind::kIoNumber) {
         lookahead_.reset();
         continue;
@@ -1081,28 +1163,33 @@ class Parser {
         return Ok{};
       }
       lookahead_.reset();
-      if (auto status = parse_redirect(command, *token); !status)
+      if (auto status = parse_redirect(command, *token); !status) {
         return status;
+      }
     }
   }
 
   static std::optional<Assignment> as_assignment(const Token& token) {
-    if (token.word.parts.empty())
+    if (token.word.parts.empty()) {
       return std::nullopt;
+    }
     const WordPart& first = token.word.parts.front();
-    if (first.kind != WordPart::Kind::kLiteral || first.quoted)
+    if (first.kind != WordPart::Kind::kLiteral || first.quoted) {
       return std::nullopt;
+    }
     const size_t equals = first.text.find('=');
-    if (equals == std::string::npos || equals == 0)
+    if (equals == std::string::npos || equals == 0) {
       return std::nullopt;
+    }
     Assignment assignment;
     std::string name = first.text.substr(0, equals);
     if (name.back() == '+') {
       assignment.append = true;
       name.pop_back();
     }
-    if (!is_name(name))
+    if (!is_name(name)) {
       return std::nullopt;
+    }
     assignment.name = name;
     assignment.value.line = token.line;
     const std::string rest = first.text.substr(equals + 1);
@@ -1121,8 +1208,9 @@ class Parser {
     SimpleCommand simple;
     while (true) {
       auto token = peek();
-      if (!token)
+      if (!token) {
         return token.error();
+      }
       if (token->kind == Token::Kind::kIoNumber) {
         lookahead_.reset();
         continue;
@@ -1130,16 +1218,18 @@ class Parser {
       if (token->kind == Token::Kind::kOperator &&
           is_redirect_operator(token->op)) {
         lookahead_.reset();
-        if (auto status = parse_redirect(*command, *token); !status)
+        if (auto status = parse_redirect(*command, *token); !status) {
           return status.error();
+        }
         continue;
       }
       if (is_operator(*token, "(") && simple.words.size() == 1 &&
           simple.assignments.empty() && token->line == command->line) {
         return parse_function_definition(command, simple);
       }
-      if (token->kind != Token::Kind::kWord)
+      if (token->kind != Token::Kind::kWord) {
         break;
+      }
       lookahead_.reset();
       if (simple.words.empty()) {
         if (auto assignment = as_assignment(*token)) {
@@ -1152,8 +1242,9 @@ class Parser {
     if (simple.words.empty() && simple.assignments.empty() &&
         command->redirects.empty()) {
       auto token = peek();
-      if (!token)
+      if (!token) {
         return token.error();
+      }
       return unexpected(*token, "a command");
     }
     command->node = std::move(simple);
@@ -1165,13 +1256,15 @@ class Parser {
     auto name = literal_text(simple.words.front());
     lookahead_.reset();
     auto close = take();
-    if (!close)
+    if (!close) {
       return close.error();
+    }
     if (!name || !is_operator(*close, ")")) {
       return unexpected(*close, "')' of a function definition");
     }
-    if (auto status = parse_function_body(*command, *name); !status)
+    if (auto status = parse_function_body(*command, *name); !status) {
       return status.error();
+    }
     return CommandPtr(command);
   }
 

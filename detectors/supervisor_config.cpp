@@ -36,11 +36,15 @@ std::string lower(std::string_view text) {
 // follows a space.
 std::string_view strip_comment(std::string_view line) {
   std::string_view stripped = trim(line);
-  if (!stripped.empty() && (stripped.front() == ';' || stripped.front() == '#'))
+  if (!stripped.empty() &&
+      (stripped.front() == ';' || stripped.front() == '#')) {
     return {};
+  }
   for (size_t i = 0; i < line.size(); ++i) {
-    if ((line[i] == ';' || line[i] == '#') && (i == 0 || is_space(line[i - 1])))
+    if ((line[i] == ';' || line[i] == '#') &&
+        (i == 0 || is_space(line[i - 1]))) {
       return line.substr(0, i);
+    }
   }
   return line;
 }
@@ -63,8 +67,9 @@ class IniBuilder {
     const std::string_view value = trim(strip_comment(raw));
     if (value.empty()) {
       // A blank line inside a value is kept; a comment line is not.
-      if (trim(raw).empty() && option_)
+      if (trim(raw).empty() && option_) {
         pending_.push_back("");
+      }
       return;
     }
     const size_t indent = indent_of(raw);
@@ -179,8 +184,9 @@ Result<std::vector<std::string>> split_command(std::string_view line) {
   for (size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
     if (is_space(c)) {
-      if (in_word)
+      if (in_word) {
         words.push_back(std::move(word));
+      }
       word.clear();
       in_word = false;
       continue;
@@ -194,8 +200,9 @@ Result<std::vector<std::string>> split_command(std::string_view line) {
         const bool escape = c == '"' && line[j] == '\\' &&
                             j + 1 < line.size() &&
                             (line[j + 1] == '"' || line[j + 1] == '\\');
-        if (escape)
+        if (escape) {
           ++j;
+        }
         word += line[j];
       }
       if (j >= line.size()) {
@@ -206,8 +213,9 @@ Result<std::vector<std::string>> split_command(std::string_view line) {
       word += c;
     }
   }
-  if (in_word)
+  if (in_word) {
     words.push_back(std::move(word));
+  }
   return words;
 }
 
@@ -296,10 +304,12 @@ std::string expand_percent(std::string_view value,
 
 bool parse_ini_bool(std::string_view value, bool fallback) {
   const std::string word = lower(trim(value));
-  if (word == "true" || word == "yes" || word == "on" || word == "1")
+  if (word == "true" || word == "yes" || word == "on" || word == "1") {
     return true;
-  if (word == "false" || word == "no" || word == "off" || word == "0")
+  }
+  if (word == "false" || word == "no" || word == "off" || word == "0") {
     return false;
+  }
   return fallback;
 }
 
@@ -311,12 +321,14 @@ std::string absolute_path(std::string_view directory, std::string_view path) {
   size_t start = 0;
   while (start <= joined.size()) {
     size_t end = joined.find('/', start);
-    if (end == std::string::npos)
+    if (end == std::string::npos) {
       end = joined.size();
+    }
     const std::string part = joined.substr(start, end - start);
     if (part == "..") {
-      if (!parts.empty())
+      if (!parts.empty()) {
         parts.pop_back();
+      }
     } else if (!part.empty() && part != ".") {
       parts.push_back(part);
     }

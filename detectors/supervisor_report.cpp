@@ -70,8 +70,9 @@ std::vector<ChildProcess> child_processes(const ExecGraph& graph,
     ChildProcess process{{child}};
     std::set<size_t> seen{child};
     while (auto next = graph.exec_successor(process.latest())) {
-      if (!seen.insert(*next).second)
+      if (!seen.insert(*next).second) {
         break;
+      }
       process.images.push_back(*next);
     }
     if (!same_program(graph.nodes()[process.latest()], graph.nodes()[parent])) {
@@ -95,20 +96,26 @@ int match_score(const ServiceDefinition& service, const ExecGraph& graph,
   for (size_t image : process.images) {
     const ExecNode& node = graph.nodes()[image];
     const auto& argv = node.argv;
-    if (argv == service.command)
+    if (argv == service.command) {
       best = std::max(best, 100);
-    if (!argv.empty() && argv.front() == program)
+    }
+    if (!argv.empty() && argv.front() == program) {
       best = std::max(best, 60);
+    }
     if (argv.size() > 1 &&
         std::find(argv.begin() + 1, argv.end(), program) != argv.end() &&
-        program.starts_with('/'))
+        program.starts_with('/')) {
       best = std::max(best, 50);
-    if (node.exe_known && node.exe == program)
+    }
+    if (node.exe_known && node.exe == program) {
       best = std::max(best, 50);
-    if (node.exe_known && basename_of(node.exe) == name)
+    }
+    if (node.exe_known && basename_of(node.exe) == name) {
       best = std::max(best, 40);
-    if (argv.size() == 1 && argv.front().find(name) != std::string::npos)
+    }
+    if (argv.size() == 1 && argv.front().find(name) != std::string::npos) {
       best = std::max(best, 20);
+    }
   }
   return best;
 }
@@ -126,16 +133,18 @@ std::vector<std::optional<size_t>> match_services(
     for (size_t p = 0; p < processes.size(); ++p) {
       const int score = match_score(services[s], graph, processes[p]);
       const bool exited = !running(graph.nodes()[processes[p].latest()]);
-      if (score > 0)
+      if (score > 0) {
         pairs.emplace_back(-score, exited, p, s);
+      }
     }
   }
   std::sort(pairs.begin(), pairs.end());
   std::vector<std::optional<size_t>> matched(services.size());
   std::vector<bool> used(processes.size(), false);
   for (const auto& [score, exited, p, s] : pairs) {
-    if (matched[s] || used[p])
+    if (matched[s] || used[p]) {
       continue;
+    }
     matched[s] = p;
     used[p] = true;
   }
@@ -256,8 +265,9 @@ class Reporter {
       const bool claimed = std::find(matched.begin(), matched.end(),
                                      std::optional(p)) != matched.end();
       const ExecNode& latest = node(processes[p].latest());
-      if (claimed || !running(latest))
+      if (claimed || !running(latest)) {
         continue;
+      }
       out_.evidence.push_back(describe(latest) + " runs under " +
                               supervisor_text(site) +
                               " but matches no program of its configuration");
@@ -328,8 +338,9 @@ class Reporter {
     std::optional<size_t> log;
     for (const ChildProcess& child : child_processes(graph_, *runsv)) {
       const size_t latest = child.latest();
-      if (!running(node(latest)))
+      if (!running(node(latest))) {
         continue;
+      }
       const bool is_log =
           service.has_log &&
           node_cwd(capture_, node(latest)) == service.file + "/" + layout.log;
@@ -403,8 +414,9 @@ class Reporter {
 
   void report_init(size_t i, const std::vector<SupervisorSite>& sites) {
     for (const SupervisorSite& site : sites) {
-      if (!graph_.is_ancestor(i, site.node))
+      if (!graph_.is_ancestor(i, site.node)) {
         continue;
+      }
       out_.terminal_evidence[i].push_back(
           "started supervisor " + supervisor_text(site.node) +
           " and stays its parent: an init, not an application workload");
@@ -417,15 +429,17 @@ class Reporter {
   std::optional<size_t> launcher(size_t i) const {
     for (size_t ancestor : graph_.ancestors(i)) {
       const ExecNode& image = node(ancestor);
-      if (image.exe == node(i).exe)
+      if (image.exe == node(i).exe) {
         continue;
+      }
       auto next = graph_.exec_successor(ancestor);
       auto edge = graph_.incoming_edge(ancestor);
       const bool fork_on_way =
           next && edge && graph_.edges()[*edge].kind == EdgeKind::kClone &&
           same_program(image, node(graph_.edges()[*edge].from));
-      if (!fork_on_way)
+      if (!fork_on_way) {
         return ancestor;
+      }
     }
     return std::nullopt;
   }
@@ -434,12 +448,14 @@ class Reporter {
   // an init script started in the background.
   void report_background(size_t i, const std::vector<SupervisorSite>& sites) {
     for (size_t ancestor : graph_.ancestors(i)) {
-      if (scores_.features[ancestor].supervisor)
+      if (scores_.features[ancestor].supervisor) {
         return;
+      }
     }
     auto started_by = launcher(i);
-    if (!started_by || running(node(*started_by)))
+    if (!started_by || running(node(*started_by))) {
       return;
+    }
     std::vector<std::string> supervisors;
     for (const SupervisorSite& site : sites) {
       supervisors.push_back(supervisor_text(site.node));
@@ -462,13 +478,16 @@ class Reporter {
     unique(supervisors);
     unique(daemons);
     std::vector<std::string> kinds;
-    if (!supervisors.empty())
+    if (!supervisors.empty()) {
       kinds.push_back("a supervisor (" + joined(supervisors, ", ") + ")");
-    if (!inits.empty())
+    }
+    if (!inits.empty()) {
       kinds.push_back("the init that started one (" + joined(inits, ", ") +
                       ")");
-    if (!daemons.empty())
+    }
+    if (!daemons.empty()) {
       kinds.push_back("a system daemon (" + joined(daemons, ", ") + ")");
+    }
     out_.evidence.push_back(
         "no application workload: every running candidate is " +
         joined(kinds, ", or "));
@@ -490,8 +509,9 @@ class Reporter {
           sentences.insert(sentences.begin(), found->second);
           break;
         }
-        if (scores_.features[image].supervisor)
+        if (scores_.features[image].supervisor) {
           break;
+        }
       }
     }
   }

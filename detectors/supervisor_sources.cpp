@@ -179,12 +179,14 @@ std::vector<std::string> glob_paths(const FileSource& files,
   size_t start = 1;
   while (start <= pattern.size() && !paths.empty()) {
     size_t end = pattern.find('/', start);
-    if (end == std::string::npos)
+    if (end == std::string::npos) {
       end = pattern.size();
+    }
     const std::string component = pattern.substr(start, end - start);
     start = end + 1;
-    if (component.empty())
+    if (component.empty()) {
       continue;
+    }
     std::vector<std::string> next;
     for (const std::string& base : paths) {
       if (!has_wildcard(component)) {
@@ -192,19 +194,22 @@ std::vector<std::string> glob_paths(const FileSource& files,
         continue;
       }
       auto entries = files.list(base.empty() ? "/" : base);
-      if (!entries)
+      if (!entries) {
         continue;
+      }
       for (const std::string& entry : *entries) {
-        if (glob_component_matches(component, entry))
+        if (glob_component_matches(component, entry)) {
           next.push_back(base + "/" + entry);
+        }
       }
     }
     paths = std::move(next);
   }
   std::vector<std::string> existing;
   for (const std::string& path : paths) {
-    if (files.info(path))
+    if (files.info(path)) {
       existing.push_back(path);
+    }
   }
   std::sort(existing.begin(), existing.end());
   return existing;
@@ -286,8 +291,9 @@ void read_includes(const SupervisorConfigSyntax& syntax,
       config.problems.push_back("no file matches the include " + pattern);
     }
     for (const std::string& path : found) {
-      if (read_ini(files, path, merged, config.problems))
+      if (read_ini(files, path, merged, config.problems)) {
         config.included.push_back(path);
+      }
     }
   }
 }
@@ -416,12 +422,14 @@ ServiceDefinition load_runit_service(const ServiceLayout& layout,
     service.command = script->argv;
   }
   if (!layout.state.empty()) {
-    if (auto state = files.read(directory + "/" + layout.state, 256))
+    if (auto state = files.read(directory + "/" + layout.state, 256)) {
       service.state = first_line(*state);
+    }
   }
   if (!layout.pid.empty()) {
-    if (auto pid = files.read(directory + "/" + layout.pid, 64))
+    if (auto pid = files.read(directory + "/" + layout.pid, 64)) {
       service.pid = parse_pid(*pid);
+    }
   }
   return service;
 }
@@ -437,12 +445,15 @@ void load_runit_scan(const ServiceLayout& layout, const std::string& directory,
   }
   config.path = directory;
   for (const std::string& name : *entries) {
-    if (!layout.hidden_prefix.empty() && name.starts_with(layout.hidden_prefix))
+    if (!layout.hidden_prefix.empty() &&
+        name.starts_with(layout.hidden_prefix)) {
       continue;
+    }
     const std::string path = directory + "/" + name;
     auto info = files.info(path);
-    if (!info || !info->directory)
+    if (!info || !info->directory) {
       continue;
+    }
     config.services.push_back(
         load_runit_service(layout, path, files, config.problems));
   }

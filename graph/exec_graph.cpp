@@ -38,13 +38,15 @@ auto snapshot_key(const std::optional<ProcessSnapshot>& s) {
 // A total order on observations, so that the fold does not depend on the
 // order a backend appended them in when timestamps are equal.
 bool observation_less(const Observation* a, const Observation* b) {
-  if (a->time_us != b->time_us)
+  if (a->time_us != b->time_us) {
     return a->time_us < b->time_us;
+  }
   if (kind_rank(a->kind) != kind_rank(b->kind)) {
     return kind_rank(a->kind) < kind_rank(b->kind);
   }
-  if (a->process != b->process)
+  if (a->process != b->process) {
     return a->process < b->process;
+  }
   if (a->snapshot.has_value() != b->snapshot.has_value()) {
     return !a->snapshot.has_value();
   }
@@ -101,12 +103,14 @@ class GraphBuilder {
   void apply(const Observation& o) {
     switch (o.kind) {
       case ObservationKind::kProcessSeen:
-        if (o.snapshot)
+        if (o.snapshot) {
           seen(o.time_us, *o.snapshot);
+        }
         break;
       case ObservationKind::kImageChanged:
-        if (o.snapshot)
+        if (o.snapshot) {
           image_changed(o.time_us, *o.snapshot);
+        }
         break;
       case ObservationKind::kProcessExited:
         exited(o.time_us, o.process);
@@ -268,8 +272,9 @@ class GraphBuilder {
   void finish() {
     std::vector<ExecNode>& nodes = graph_.nodes_;
     std::vector<size_t> order(nodes.size());
-    for (size_t i = 0; i < order.size(); ++i)
+    for (size_t i = 0; i < order.size(); ++i) {
       order[i] = i;
+    }
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
       return std::tie(nodes[a].first_seen_us, nodes[a].process.host_pid,
                       nodes[a].process.start_ticks, nodes[a].exec_index) <
@@ -340,8 +345,9 @@ void ExecGraph::build_indexes() {
 
 std::optional<size_t> ExecGraph::find(const std::string& id) const {
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (nodes_[i].id == id)
+    if (nodes_[i].id == id) {
       return i;
+    }
   }
   return std::nullopt;
 }

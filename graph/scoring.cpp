@@ -45,12 +45,14 @@ Downstream count_downstream(const ExecGraph& graph, size_t node) {
     stack.pop_back();
     if (current != node && running(graph.nodes()[current])) {
       ++count.running;
-      if (through_exec)
+      if (through_exec) {
         ++count.through_exec;
+      }
     }
     if (auto next = graph.exec_successor(current)) {
-      if (visited.insert(*next).second)
+      if (visited.insert(*next).second) {
         stack.push_back({*next, true});
+      }
     }
     for (size_t child : graph.clone_children(current)) {
       if (visited.insert(child).second) {
@@ -70,16 +72,18 @@ void attribute_sockets(const ExecGraph& graph,
   std::map<SocketKey, std::vector<size_t>> holders;
   for (size_t i = 0; i < graph.nodes().size(); ++i) {
     const ExecNode& node = graph.nodes()[i];
-    if (!running(node))
+    if (!running(node)) {
       continue;
+    }
     for (const ListeningSocket& socket : node.listening) {
       holders[{socket.net_ns, socket.inode}].push_back(i);
     }
   }
   for (size_t i = 0; i < graph.nodes().size(); ++i) {
     const ExecNode& node = graph.nodes()[i];
-    if (!running(node))
+    if (!running(node)) {
       continue;
+    }
     const std::vector<size_t> up = graph.ancestors(i);
     for (const ListeningSocket& socket : node.listening) {
       const auto& same = holders[{socket.net_ns, socket.inode}];
@@ -91,8 +95,9 @@ void attribute_sockets(const ExecGraph& graph,
         }
       }
       if (owner) {
-        if (!features[i].worker_of)
+        if (!features[i].worker_of) {
           features[i].worker_of = owner;
+        }
       } else {
         features[i].owned_sockets.push_back(socket);
       }
@@ -108,8 +113,9 @@ void mark_forked_copies(const ExecGraph& graph,
                         std::vector<NodeFeatures>& features) {
   for (size_t i = 0; i < graph.nodes().size(); ++i) {
     const ExecNode& parent = graph.nodes()[i];
-    if (!running(parent))
+    if (!running(parent)) {
       continue;
+    }
     for (size_t child : graph.clone_children(i)) {
       const ExecNode& node = graph.nodes()[child];
       if (features[child].worker_of || !running(node) || node.exec_index != 0 ||
@@ -126,11 +132,13 @@ void mark_forked_copies(const ExecGraph& graph,
 void mark_supervisor_inits(const ExecGraph& graph,
                            std::vector<NodeFeatures>& features) {
   for (size_t i = 0; i < graph.nodes().size(); ++i) {
-    if (!features[i].supervisor || !running(graph.nodes()[i]))
+    if (!features[i].supervisor || !running(graph.nodes()[i])) {
       continue;
+    }
     for (size_t ancestor : graph.ancestors(i)) {
-      if (running(graph.nodes()[ancestor]) && !features[ancestor].supervisor)
+      if (running(graph.nodes()[ancestor]) && !features[ancestor].supervisor) {
         features[ancestor].supervisor_init = true;
+      }
     }
   }
 }
@@ -176,19 +184,24 @@ double score_features(const NodeFeatures& f, const ScoringWeights& w) {
       w.lifetime_per_second * std::min(seconds, w.lifetime_cap_seconds);
   score += w.listening * std::min(static_cast<double>(f.owned_sockets.size()),
                                   w.listening_cap);
-  if (f.wrapper)
+  if (f.wrapper) {
     score += w.wrapper_penalty;
-  if (f.supervisor || f.supervisor_init)
+  }
+  if (f.supervisor || f.supervisor_init) {
     score += w.supervisor_penalty;
-  if (f.daemon)
+  }
+  if (f.daemon) {
     score += w.daemon_penalty;
+  }
   score += w.execs_downstream_penalty * f.execs_downstream;
   score += w.fanout_per_child *
            std::min(static_cast<double>(f.children), w.fanout_cap);
-  if (f.ns_pid1)
+  if (f.ns_pid1) {
     score += w.ns_pid1;
-  if (f.exited)
+  }
+  if (f.exited) {
     score += w.exited_penalty;
+  }
   if (static_cast<double>(f.lifetime_ms) < w.short_lived_ms) {
     score += w.short_lived_penalty;
   }
@@ -202,18 +215,21 @@ std::vector<size_t> candidate_set(const std::vector<NodeFeatures>& features) {
   for (size_t i = 0; i < features.size(); ++i) {
     const NodeFeatures& f = features[i];
     const bool collapsing_wrapper = f.wrapper && f.running_descendants > 0;
-    if (!f.exited && !collapsing_wrapper && !f.worker_of)
+    if (!f.exited && !collapsing_wrapper && !f.worker_of) {
       set.push_back(i);
-  }
-  if (set.empty()) {
-    for (size_t i = 0; i < features.size(); ++i) {
-      if (!features[i].exited)
-        set.push_back(i);
     }
   }
   if (set.empty()) {
-    for (size_t i = 0; i < features.size(); ++i)
+    for (size_t i = 0; i < features.size(); ++i) {
+      if (!features[i].exited) {
+        set.push_back(i);
+      }
+    }
+  }
+  if (set.empty()) {
+    for (size_t i = 0; i < features.size(); ++i) {
       set.push_back(i);
+    }
   }
   return set;
 }

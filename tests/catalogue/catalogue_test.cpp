@@ -398,8 +398,9 @@ TEST(ParseShellScript, Cases) {
     SCOPED_TRACE(c.script);
     auto parsed = parse_shell_script(c.script);
     ASSERT_EQ(parsed.has_value(), c.argv.has_value());
-    if (!parsed)
+    if (!parsed) {
       continue;
+    }
     EXPECT_EQ(parsed->argv, *c.argv);
     EXPECT_EQ(parsed->exec_prefixed, c.exec_prefixed);
     EXPECT_EQ(parsed->command_count, c.commands);

@@ -23,8 +23,9 @@ std::string read_all(int fd) {
   std::string text;
   char buffer[4096];
   ssize_t count = 0;
-  while ((count = ::read(fd, buffer, sizeof buffer)) > 0)
+  while ((count = ::read(fd, buffer, sizeof buffer)) > 0) {
     text.append(buffer, static_cast<size_t>(count));
+  }
   ::close(fd);
   return text;
 }
@@ -44,8 +45,9 @@ Output run_entrytrace(std::vector<std::string> args) {
     ::close(out[0]);
     ::close(err[0]);
     std::vector<char*> argv;
-    for (std::string& arg : args)
+    for (std::string& arg : args) {
       argv.push_back(arg.data());
+    }
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);

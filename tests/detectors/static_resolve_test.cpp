@@ -114,8 +114,9 @@ TEST(StaticKvServer, ShellArgumentIsInteractiveShell) {
 TEST(StaticKvServer, ExecGraphFollowsReExec) {
   EntryTraceResult result = analyze_fixture("kv-server");
   std::vector<std::string> ids;
-  for (const ResultNode& node : result.exec_graph.nodes)
+  for (const ResultNode& node : result.exec_graph.nodes) {
     ids.push_back(node.id + " " + node.exe.value_or("?"));
+  }
   // The entrypoint as root, find as its child, gosu, the entrypoint as
   // redis, the server.
   EXPECT_EQ(ids, (Words{"p1-0-0 /usr/bin/dash", "p2-0-0 /usr/bin/find",

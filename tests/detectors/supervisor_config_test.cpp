@@ -14,8 +14,9 @@ using Words = std::vector<std::string>;
 
 const IniSection* find_section(const IniFile& ini, const std::string& name) {
   for (const IniSection& section : ini.sections) {
-    if (section.name == name)
+    if (section.name == name) {
       return &section;
+    }
   }
   return nullptr;
 }

@@ -66,8 +66,9 @@ EntryTraceResult analyze_capture(const Capture& capture, int top_k = 3) {
 
 const Terminal* terminal_at(const EntryTraceResult& result, int32_t ns_pid) {
   for (const Terminal& terminal : result.terminals) {
-    if (terminal.ns_pid == ns_pid)
+    if (terminal.ns_pid == ns_pid) {
       return &terminal;
+    }
   }
   return nullptr;
 }

@@ -13,8 +13,9 @@ using testing::tcp;
 
 std::vector<std::string> ids(const ExecGraph& graph) {
   std::vector<std::string> out;
-  for (const ExecNode& node : graph.nodes())
+  for (const ExecNode& node : graph.nodes()) {
     out.push_back(node.id);
+  }
   return out;
 }
 
@@ -111,8 +112,9 @@ TEST(ExecGraph, PidReuseIsNewProcess) {
     b.seen(0, 10, 1, 0, 50, "/usr/bin/dash", {"sh"});
     b.seen(0, 11, 2, 0, 60, "/app/srv", {"srv"});
     ProcessId first = b.seen(10, 42, 3, 10, 100100, "/app/worker", {"w"});
-    if (c.exit_seen)
+    if (c.exit_seen) {
       b.exit(20, first);
+    }
     b.seen(30, 42, 3, 11, 100900, "/app/helper", {"h"});
 
     ExecGraph graph = ExecGraph::build(b.capture());
