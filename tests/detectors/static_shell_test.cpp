@@ -280,6 +280,16 @@ TEST(ShellSyntax, ParsesCompoundCommands) {
   EXPECT_TRUE(script->body.items.back().background);
 }
 
+// bash's ";;&" (test the next pattern too) and "|&" (pipe stderr too).
+TEST(ShellSyntax, ParsesBashCaseAndPipeOperators) {
+  auto script = shell::parse_script(
+      "case $1 in a) echo a ;;& *) echo any ;; esac\n"
+      "make 2>/dev/null |& tee log\n");
+
+  ASSERT_TRUE(script.ok()) << script.error().message;
+  EXPECT_EQ(script->body.items.size(), 2u);
+}
+
 TEST(ShellSyntax, ErrorsNameLine) {
   auto script = shell::parse_script("echo ok\ncase x in\n");
   ASSERT_FALSE(script.ok());
