@@ -66,7 +66,8 @@ Result<std::vector<std::string>> RootDirectory::list(
 }
 
 Result<FileInfo> RootDirectory::info(std::string_view path) const {
-  Result<UniqueFd> file = open_in_root(root_.get(), path);
+  // An O_PATH descriptor describes a device node or FIFO without opening it.
+  Result<UniqueFd> file = open_path_in_root(root_.get(), path);
   if (!file) {
     return file.error();
   }

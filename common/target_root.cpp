@@ -14,10 +14,13 @@
 namespace entrytrace {
 namespace {
 
-// O_NONBLOCK: opening a FIFO that the target placed where a file is
-// expected must not wait for a writer. It changes nothing for regular
-// files and directories.
-constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+// Paths are resolved to an O_PATH descriptor, which never calls the open
+// method of a device driver and never waits for a FIFO writer. Only a
+// regular file or a directory is then opened for reading.
+constexpr int kPathFlags = O_PATH | O_CLOEXEC;
+// O_NONBLOCK and O_NOCTTY change nothing for regular files and directories,
+// the only types reopened, and stay as a second guard.
+constexpr int kReadFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
 
 bool openat2_disabled() {
   const char* value = std::getenv(kForceNoOpenat2Env);
@@ -159,12 +162,13 @@ Result<UniqueFd> open_by_walk_in_root(int root_fd, std::string_view path) {
   if (!walk) {
     return walk.error();
   }
-  // The last component is opened from its directory, never following a
-  // link that replaced it after the walk checked it. A path that ends at a
-  // directory of the walk opens that directory.
+  // The last component is opened from its directory with O_NOFOLLOW, so a
+  // link that replaced it after the walk checked it is opened as the link
+  // itself, which open_in_root() rejects. A path that ends at a directory
+  // of the walk opens that directory.
   const char* last = walk->last.empty() ? "." : walk->last.c_str();
-  int flags = kOpenFlags | (walk->last.empty() ? 0 : O_NOFOLLOW);
-  UniqueFd file(::openat(walk->dirs.back().get(), last, flags));
+  UniqueFd file(
+      ::openat(walk->dirs.back().get(), last, kPathFlags | O_NOFOLLOW));
   if (!file.valid()) {
     return system_error(name, errno);
   }
@@ -179,11 +183,11 @@ Result<std::string> resolve_in_root(int root_fd, std::string_view path) {
   return join_names(walk->names, walk->last);
 }
 
-Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
+Result<UniqueFd> open_path_in_root(int root_fd, std::string_view path) {
   std::string name(path);
   if (!openat2_disabled()) {
     open_how how{};
-    how.flags = kOpenFlags;
+    how.flags = kPathFlags;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     long fd = -1;
     for (int attempt = 0; attempt < kOpenat2Attempts; ++attempt) {
@@ -200,6 +204,34 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
     }
   }
   return open_by_walk_in_root(root_fd, path);
+}
+
+Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
+  std::string name(path);
+  Result<UniqueFd> located = open_path_in_root(root_fd, path);
+  if (!located) {
+    return located.error();
+  }
+  struct stat info {};
+  if (::fstat(located->get(), &info) != 0) {
+    return system_error(name, errno);
+  }
+  if (S_ISLNK(info.st_mode)) {
+    // Only the fallback gets here, when the last component was replaced by
+    // a link after the walk; openat2 follows links in the root itself.
+    return system_error(name, ELOOP);
+  }
+  if (!S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
+    return Error{name + ": not a regular file or directory", EINVAL};
+  }
+  // Opening /proc/self/fd/N of an O_PATH descriptor opens the very inode
+  // that was checked, whatever has been renamed or replaced since.
+  std::string reopen = "/proc/self/fd/" + std::to_string(located->get());
+  UniqueFd file(::open(reopen.c_str(), kReadFlags));
+  if (!file.valid()) {
+    return system_error(name + " (reopened as " + reopen + ")", errno);
+  }
+  return file;
 }
 
 Result<std::string> read_regular_file(int fd, size_t max_bytes,
@@ -245,6 +277,17 @@ Result<std::string> read_target_file(const std::string& proc_root,
 
   return read_regular_file(file->get(), max_bytes,
                            root + "/" + std::string(path));
+}
+
+Result<std::string> read_file_in_root(int root_fd, const std::string& root_name,
+                                      std::string_view path, size_t max_bytes) {
+  Result<UniqueFd> file = open_in_root(root_fd, path);
+  if (!file) {
+    return Error{root_name + ": " + file.error().message,
+                 file.error().errno_value};
+  }
+  return read_regular_file(file->get(), max_bytes,
+                           root_name + "/" + std::string(path));
 }
 
 }  // namespace entrytrace

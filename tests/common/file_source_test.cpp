@@ -71,6 +71,22 @@ TEST_F(RootDirectoryTest, EscapingLinkStaysInRoot) {
   EXPECT_EQ(text.error().errno_value, ENOENT);
 }
 
+// A FIFO where a script is expected is described but never opened, so
+// neither info() nor read() waits for a writer.
+TEST_F(RootDirectoryTest, FifoIsDescribedButNotRead) {
+  ASSERT_EQ(::mkfifo((base_ / "root/etc/pipe").c_str(), 0644), 0);
+  auto root = RootDirectory::open(base_ / "root");
+  ASSERT_TRUE(root);
+
+  auto info = root->info("/etc/pipe");
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_FALSE(info->regular);
+  EXPECT_FALSE(info->directory);
+  auto text = root->read("/etc/pipe", 100);
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().errno_value, EINVAL);
+}
+
 TEST(RecordedFiles, ListsDirectoriesImpliedByPaths) {
   RecordedFiles files;
   files.add("/etc/a/x", {"x", false});

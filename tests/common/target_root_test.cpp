@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -154,16 +155,59 @@ TEST_P(TargetRoot, ReadTargetFileOfOwnProcess) {
 }
 
 // A FIFO where a file is expected would block a plain open until a writer
-// came; it is opened at once and then refused as not a regular file.
-TEST_P(TargetRoot, FifoIsNotReadAndDoesNotBlock) {
+// came. It is resolved without being opened and rejected as not a regular
+// file.
+TEST_P(TargetRoot, FifoIsRejectedWithoutBlocking) {
   ASSERT_EQ(::mkfifo((root_ / "etc/fifo").c_str(), 0644), 0);
 
-  Result<UniqueFd> file = open_in_root(root_fd_, "/etc/fifo");
-  ASSERT_TRUE(file) << file.error().message;
-  Result<std::string> text = read_regular_file(file->get(), 100, "/etc/fifo");
+  EXPECT_EQ(open_and_read("/etc/fifo"), "errno " + std::to_string(EINVAL));
+}
 
-  ASSERT_FALSE(text);
-  EXPECT_EQ(text.error().errno_value, EINVAL);
+// A device node in the target is an address of a host device, and opening
+// one can have side effects of its own (a tape rewinds, a modem hangs up).
+// The node here has /dev/null's numbers; the inotify watch on it sees any
+// open, which an O_PATH descriptor does not count as.
+TEST_P(TargetRoot, DeviceNodeIsNotOpened) {
+  struct stat null_device {};
+  ASSERT_EQ(::stat("/dev/null", &null_device), 0);
+  fs::path node = root_ / "etc/device";
+  if (::mknod(node.c_str(), S_IFCHR | 0666, null_device.st_rdev) != 0) {
+    GTEST_SKIP() << "mknod " << node << ": " << std::strerror(errno);
+  }
+  int watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(inotify_add_watch(watch, node.c_str(), IN_OPEN | IN_ACCESS), 0);
+
+  Result<UniqueFd> file = open_in_root(root_fd_, "/etc/device");
+
+  char events[4096];
+  ssize_t count = ::read(watch, events, sizeof(events));
+  ::close(watch);
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().errno_value, EINVAL);
+  EXPECT_NE(file.error().message.find("/etc/device"), std::string::npos)
+      << file.error().message;
+  EXPECT_EQ(count, -1) << "the device node was opened";
+}
+
+// The O_PATH descriptor describes any type without opening it.
+TEST_P(TargetRoot, OpenPathInRootReachesAnyType) {
+  ASSERT_EQ(::mkfifo((root_ / "etc/fifo").c_str(), 0644), 0);
+
+  Result<UniqueFd> fifo = open_path_in_root(root_fd_, "/etc/fifo");
+  ASSERT_TRUE(fifo) << fifo.error().message;
+  struct stat info {};
+  ASSERT_EQ(::fstat(fifo->get(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode));
+}
+
+TEST_P(TargetRoot, DirectoryOpensForReading) {
+  Result<UniqueFd> directory = open_in_root(root_fd_, "/etc/dir/etc");
+  ASSERT_TRUE(directory) << directory.error().message;
+  struct stat info {};
+  ASSERT_EQ(::fstat(directory->get(), &info), 0);
+  EXPECT_TRUE(S_ISDIR(info.st_mode));
+  EXPECT_EQ(::fcntl(directory->get(), F_GETFL) & O_PATH, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Resolvers, TargetRoot, ::testing::Bool(),
