@@ -12,6 +12,7 @@
 
 #include "common/observation.h"
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "poller/cgroup_target.h"
 
 namespace entrytrace {
@@ -38,10 +39,18 @@ struct Target {
   // from seed_pid.
   uint64_t pid_ns = 0;
   int pid_ns_depth = 0;
+  // An open descriptor of the ns/pid file behind pid_ns, shared by copies of
+  // the Target. It keeps the namespace, and so its inode number, alive,
+  // because the kernel gives a freed namespace's number to the next
+  // namespace made anywhere. Null when pid_ns is 0, for a recorded tree, and
+  // when the process exited before its ns/pid could be opened.
+  std::shared_ptr<const UniqueFd> pid_ns_pin;
   // With pid_ns 0: the host pid of the oldest ancestor of host_pid found in
-  // the same PID namespace (its pid 1 when visible). It and its descendants
-  // at the target's depth or below are members.
+  // the same PID namespace (its pid 1 when visible), and its start time in
+  // clock ticks after boot. The process with that pid and start time, and
+  // its descendants at the target's depth or below, are members.
   int32_t seed_pid = 0;
+  uint64_t seed_start_ticks = 0;
   // When set, a process of the namespace is a member only if its
   // /proc/<pid>/cgroup matches. The file is read once, when the process is
   // first seen, because a child inherits its parent's cgroup.

@@ -25,8 +25,11 @@ Result<int32_t> parse_pid_text(std::string_view text, const char* file) {
 // pid in every namespace from the procfs's down to the caller's own, so a
 // single entry means the two are the same.
 bool is_own_namespace_procfs(const std::string& proc_root) {
-  ProcReader reader(proc_root);
-  Result<PidDirectory> self = reader.open_pid(getpid());
+  Result<int32_t> own_pid = read_own_pid(proc_root);
+  if (!own_pid || *own_pid != getpid()) {
+    return false;
+  }
+  Result<PidDirectory> self = ProcReader(proc_root).open_pid(*own_pid);
   if (!self) {
     return false;
   }
@@ -75,6 +78,21 @@ Result<int32_t> LastPidCounter::read() const {
   std::string_view text(buffer, static_cast<size_t>(count));
   return source_ == Source::kNsLastPid ? parse_ns_last_pid(text)
                                        : parse_loadavg_last_pid(text);
+}
+
+Result<int32_t> read_own_pid(const std::string& proc_root) {
+  std::string path = proc_root + "/self";
+  char buffer[32];
+  ssize_t length = ::readlink(path.c_str(), buffer, sizeof(buffer) - 1);
+  if (length < 0) {
+    return system_error(path, errno);
+  }
+  std::string_view text(buffer, static_cast<size_t>(length));
+  int32_t pid = 0;
+  if (!parse_decimal(text, pid) || pid <= 0) {
+    return Error{path + ": '" + std::string(text) + "' is not a pid", EINVAL};
+  }
+  return pid;
 }
 
 Result<LastPidCounter> open_last_pid_counter(const std::string& proc_root) {

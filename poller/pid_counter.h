@@ -69,6 +69,13 @@ class LastPidCounter {
   std::string path_;
 };
 
+// Returns the caller's pid as proc_root numbers it, read from the "self"
+// link of proc_root. That differs from getpid() when proc_root is the procfs
+// of an ancestor PID namespace. Returns an Error with ENOENT when the caller
+// is not visible there: the procfs of a namespace that does not contain the
+// caller, or a recorded tree.
+Result<int32_t> read_own_pid(const std::string& proc_root);
+
 // Opens the counter for proc_root, trying sys/kernel/ns_last_pid first and
 // loadavg second. Returns an Error when proc_root is not the procfs of the
 // caller's own PID namespace (a recorded tree, or another namespace's

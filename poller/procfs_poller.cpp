@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "poller/pid_counter.h"
 
 namespace entrytrace {
 namespace {
@@ -65,14 +66,19 @@ ProcfsPoller::ProcfsPoller(const Target& target, std::string proc_root,
     return;
   }
   // The capturing process is absent from a recorded tree; then no member
-  // can be its launcher stub.
-  Result<PidDirectory> self = reader_.open_pid(getpid());
+  // can be its launcher stub. Its pid in the proc root differs from
+  // getpid() when the proc root is an ancestor namespace's procfs.
+  Result<int32_t> own_pid = read_own_pid(reader_.proc_root());
+  if (!own_pid) {
+    return;
+  }
+  Result<PidDirectory> self = reader_.open_pid(*own_pid);
   if (!self) {
     return;
   }
   Result<ProcessReading> reading = read_process(*self);
   if (reading) {
-    tracker_.set_capturer(getpid(), std::move(reading->snapshot.image));
+    tracker_.set_capturer(*own_pid, std::move(reading->snapshot.image));
   }
 }
 
@@ -188,8 +194,13 @@ void ProcfsPoller::examine(int32_t pid, Reason reason, int64_t now_us) {
     if (known != pids_.end() && known->second.dir_inode == *listed_inode) {
       return;  // the same directory: members are re-read by schedule
     }
-  } else if (reason == Reason::kParent && known != pids_.end()) {
-    // A parent forked just now, so it is alive and its entry is current.
+  } else if (reason == Reason::kParent && known != pids_.end() &&
+             (known->second.kind != PidKind::kMember ||
+              member_is_current(pid))) {
+    // A parent that forked just now is alive. A member's entry is current
+    // only while the pid is still that process: it may have exited and its
+    // pid been taken by a process that forked this child. An outsider's
+    // entry is kept, which at worst leaves a child out.
     return;
   }
 
@@ -338,7 +349,9 @@ Membership ProcfsPoller::decide_membership(const PidDirectory& dir,
 // Without a readable ns/pid, a process whose NStgid is deep enough is a
 // member when its parent is one, because a child is in its parent's PID
 // namespace or in one nested in it. setns(2) moves children only down the
-// tree. The scope's filters apply to such a member as to any other.
+// tree. The scope's filters apply to such a member as to any other. The
+// parent is trusted by pid only while that pid is still the tracked member
+// (member_is_current()) and the member started no later than the child.
 Membership ProcfsPoller::decide_by_ancestry(const PidDirectory& dir,
                                             const StatusFields& status,
                                             int64_t now_us) {
@@ -347,7 +360,8 @@ Membership ProcfsPoller::decide_by_ancestry(const PidDirectory& dir,
   }
   examine(status.ppid, Reason::kParent, now_us);
   auto parent = pids_.find(status.ppid);
-  if (parent != pids_.end() && parent->second.kind == PidKind::kMember) {
+  if (parent != pids_.end() && parent->second.kind == PidKind::kMember &&
+      member_is_current(status.ppid) && started_after(dir, status.ppid)) {
     return scope_.filter(dir, status);
   }
   undecided_pids_.insert(status.pid);
@@ -356,6 +370,39 @@ Membership ProcfsPoller::decide_by_ancestry(const PidDirectory& dir,
       "left out",
       status.pid, status.ppid);
   return Membership::kOutside;
+}
+
+// True when the member tracked at pid is still the process behind it. A
+// held directory reaches only the process it was opened for, and fails once
+// that process is gone. Without one the pid is opened anew and its start
+// time compared.
+// NOTE: start times count clock ticks (10 ms at USER_HZ 100), so a pid
+// reused within the tick its member started in passes the second check.
+bool ProcfsPoller::member_is_current(int32_t pid) const {
+  auto member = members_.find(pid);
+  const TrackedProcess* tracked = tracker_.find(pid);
+  if (member == members_.end() || tracked == nullptr || tracked->exited) {
+    return false;
+  }
+  if (member->second.dir) {
+    return read_stat(*member->second.dir).ok();
+  }
+  Result<PidDirectory> dir = reader_.open_pid(pid);
+  if (!dir) {
+    return false;
+  }
+  Result<StatFields> stat = read_stat(*dir);
+  return stat && stat->start_ticks == tracked->latest.id.start_ticks;
+}
+
+// True when the process of dir started no earlier than the member tracked
+// at parent_pid, as a child of that member must have.
+bool ProcfsPoller::started_after(const PidDirectory& dir,
+                                 int32_t parent_pid) const {
+  const TrackedProcess* parent = tracker_.find(parent_pid);
+  Result<StatFields> stat = read_stat(dir);
+  return parent != nullptr && stat &&
+         stat->start_ticks >= parent->latest.id.start_ticks;
 }
 
 void ProcfsPoller::read_member(const PidDirectory& dir, int64_t now_us) {
@@ -589,7 +636,8 @@ void ProcfsPoller::attribute_by_uid(const std::vector<int32_t>& pids,
       continue;
     }
     Result<std::vector<ListeningSocketScanner::OwnedSocket>> owned =
-        sockets_.scan_owners(*dir);
+        sockets_.scan_owners_in_target(
+            *dir, [this](int32_t pid) { return members_.count(pid) != 0; });
     if (!owned) {
       if (!is_vanished(owned.error())) {
         note_unreadable(tracked->latest.id, owned.error().message);
@@ -780,6 +828,13 @@ std::vector<std::string> ProcfsPoller::diagnostics() const {
                     " not attributed: fd links unreadable and " +
                     count_phrase(candidates, "process", "processes") +
                     " of its owner's uid, none an ancestor of the others");
+  }
+  if (size_t shared = sockets_.shared_namespace_sockets(); shared > 0) {
+    lines.push_back(
+        count_phrase(shared, "listening socket", "listening sockets") +
+        " of a member's uid not attributed: fd links unreadable and a "
+        "process outside the target shares the network namespace and the "
+        "uid");
   }
   if (sockets_.invalid_rows() > 0) {
     lines.push_back(std::to_string(sockets_.invalid_rows()) +

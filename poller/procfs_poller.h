@@ -123,6 +123,8 @@ class ProcfsPoller {
                                const StatusFields& status, int64_t now_us);
   Membership decide_by_ancestry(const PidDirectory& dir,
                                 const StatusFields& status, int64_t now_us);
+  bool member_is_current(int32_t pid) const;
+  bool started_after(const PidDirectory& dir, int32_t parent_pid) const;
   void read_member(const PidDirectory& dir, int64_t now_us);
   void refresh_member(int32_t pid, int64_t now_us, int64_t cap_us);
   void note_due(const ReadSchedule& schedule);

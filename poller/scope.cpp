@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
@@ -22,11 +24,24 @@ constexpr size_t kMaxNamespaceDepth = 32;
 // Upper bound on the walk up the ppid chain to a namespace's pid 1, which
 // ends early unless pids were reused into a cycle.
 constexpr size_t kMaxSeedWalk = 4096;
+// Upper bound on the namespaces whose cached decision holds a descriptor.
+// Beyond it decisions are not cached and each new process walks again, so
+// that the descriptors stay well below the usual limit of 1024 next to the
+// poller's held files.
+constexpr size_t kMaxPinnedNamespaces = 256;
+
+struct Seed {
+  int32_t pid = 0;
+  uint64_t start_ticks = 0;
+};
 
 // Walks up from a process while the parent is in the same PID namespace
 // (same NStgid length, and the process is not that namespace's pid 1).
-// Returns the host pid of the oldest one found.
-int32_t find_namespace_seed(const ProcReader& reader, StatusFields status) {
+// Returns the host pid and start ticks of the oldest one found. A "parent"
+// that started after the process is another process behind the pid of an
+// exited parent, so the walk stops there.
+Seed find_namespace_seed(const ProcReader& reader, StatusFields status,
+                         uint64_t start_ticks) {
   for (size_t step = 0; step < kMaxSeedWalk; ++step) {
     if (status.ns_tgid.empty() || status.ns_tgid.back() == 1 ||
         status.ppid <= 0) {
@@ -40,9 +55,28 @@ int32_t find_namespace_seed(const ProcReader& reader, StatusFields status) {
     if (!parent || parent->ns_tgid.size() != status.ns_tgid.size()) {
       break;
     }
+    Result<StatFields> parent_stat = read_stat(*parent_dir);
+    if (!parent_stat || parent_stat->start_ticks > start_ticks) {
+      break;
+    }
     status = std::move(*parent);
+    start_ticks = parent_stat->start_ticks;
   }
-  return status.tgid;
+  return Seed{status.tgid, start_ticks};
+}
+
+// Opens dir's ns/pid, which keeps that namespace and its inode number alive
+// while the descriptor is open. Returns null when it cannot be opened or is
+// not the namespace expected_inode, read from the link before.
+std::shared_ptr<const UniqueFd> pin_namespace(const PidDirectory& dir,
+                                              uint64_t expected_inode) {
+  UniqueFd fd(::openat(dir.fd(), "ns/pid", O_RDONLY | O_CLOEXEC));
+  struct stat ns_stat {};
+  if (!fd.valid() || ::fstat(fd.get(), &ns_stat) != 0 ||
+      ns_stat.st_ino != expected_inode) {
+    return nullptr;
+  }
+  return std::make_shared<const UniqueFd>(std::move(fd));
 }
 
 // Returns the inode of the PID namespace whose pids the proc root shows: that
@@ -115,8 +149,17 @@ Result<Target> resolve_target(const std::string& proc_root, int32_t host_pid) {
   target.host_pid = status->tgid;
   if (pid_ns) {
     target.pid_ns = *pid_ns;
+    target.pid_ns_pin = pin_namespace(*dir, *pid_ns);
   } else {
-    target.seed_pid = find_namespace_seed(reader, *status);
+    Result<StatFields> stat = read_stat(*dir);
+    if (!stat) {
+      return Error{"cannot read pid " + std::to_string(host_pid) + ": " +
+                       stat.error().message,
+                   stat.error().errno_value};
+    }
+    Seed seed = find_namespace_seed(reader, *status, stat->start_ticks);
+    target.seed_pid = seed.pid;
+    target.seed_start_ticks = seed.start_ticks;
     spdlog::info(
         "PID namespace of pid {} unreadable ({}); members found by ancestry "
         "from pid {}",
@@ -224,8 +267,7 @@ Membership NamespaceScope::decide_namespace(const PidDirectory& dir,
     return Membership::kMember;
   }
   if (target_.pid_ns == 0) {
-    bool seed = status.tgid == target_.seed_pid && may_be_nested(status);
-    return seed ? Membership::kMember : Membership::kUnknown;
+    return is_seed(dir, status) ? Membership::kMember : Membership::kUnknown;
   }
   if (!pid_ns) {
     return Membership::kUnknown;
@@ -233,19 +275,38 @@ Membership NamespaceScope::decide_namespace(const PidDirectory& dir,
   if (*pid_ns == target_.pid_ns) {
     return Membership::kMember;
   }
-  auto cached = decisions_.find(*pid_ns);
-  if (cached != decisions_.end()) {
-    return cached->second ? Membership::kMember : Membership::kOutside;
-  }
 
   // A namespace at the target's depth or above it that is not the target
   // cannot be inside it.
   size_t depth = static_cast<size_t>(target_.pid_ns_depth);
   if (!status.ns_tgid.empty() && status.ns_tgid.size() <= depth + 1) {
-    decisions_[*pid_ns] = false;
     return Membership::kOutside;
   }
+  auto cached = decisions_.find(*pid_ns);
+  if (cached != decisions_.end()) {
+    return cached->second.inside ? Membership::kMember : Membership::kOutside;
+  }
   return walk_parents(dir, status, *pid_ns);
+}
+
+// The seed is known by its pid and start ticks, so that another process
+// behind the pid after the seed exited is not taken for it.
+// NOTE: start ticks count clock ticks (10 ms at USER_HZ 100), so a process
+// that takes the seed's pid within the tick the seed started in passes.
+bool NamespaceScope::is_seed(const PidDirectory& dir,
+                             const StatusFields& status) const {
+  if (status.tgid != target_.seed_pid || !may_be_nested(status)) {
+    return false;
+  }
+  Result<StatFields> stat = read_stat(dir);
+  return stat && stat->start_ticks == target_.seed_start_ticks;
+}
+
+void NamespaceScope::cache_decision(uint64_t inode, UniqueFd pin, bool inside) {
+  if (decisions_.size() >= kMaxPinnedNamespaces) {
+    return;
+  }
+  decisions_.emplace(inode, CachedDecision{std::move(pin), inside});
 }
 
 Membership NamespaceScope::walk_parents(const PidDirectory& dir,
@@ -255,17 +316,23 @@ Membership NamespaceScope::walk_parents(const PidDirectory& dir,
   size_t levels = status.ns_tgid.empty() ? kMaxNamespaceDepth
                                          : status.ns_tgid.size() - 1 - depth;
 
-  UniqueFd current(::openat(dir.fd(), "ns/pid", O_RDONLY | O_CLOEXEC));
-  if (!current.valid()) {
+  UniqueFd own(::openat(dir.fd(), "ns/pid", O_RDONLY | O_CLOEXEC));
+  if (!own.valid()) {
     spdlog::debug("pid {}: cannot open ns/pid: {}", dir.pid(),
                   std::strerror(errno));
     return Membership::kUnknown;
   }
+  struct stat own_stat {};
+  if (::fstat(own.get(), &own_stat) != 0 || own_stat.st_ino != pid_ns) {
+    return Membership::kUnknown;
+  }
 
-  std::vector<uint64_t> visited{pid_ns};
+  // Each namespace on the walk with its open descriptor, which pins it.
+  std::vector<std::pair<uint64_t, UniqueFd>> visited;
+  visited.emplace_back(pid_ns, std::move(own));
   bool inside = false;
   for (size_t step = 0; step < levels; ++step) {
-    UniqueFd parent(::ioctl(current.get(), NS_GET_PARENT));
+    UniqueFd parent(::ioctl(visited.back().second.get(), NS_GET_PARENT));
     if (!parent.valid()) {
       // EPERM: the parent is outside the caller's namespace, so the walk has
       // left every namespace the target could be.
@@ -284,14 +351,13 @@ Membership NamespaceScope::walk_parents(const PidDirectory& dir,
       inside = true;
       break;
     }
-    visited.push_back(parent_stat.st_ino);
-    current = std::move(parent);
+    visited.emplace_back(parent_stat.st_ino, std::move(parent));
   }
 
   // Every namespace on the walk below the target's depth gets the same
   // decision.
-  for (uint64_t inode : visited) {
-    decisions_[inode] = inside;
+  for (auto& [inode, pin] : visited) {
+    cache_decision(inode, std::move(pin), inside);
   }
   return inside ? Membership::kMember : Membership::kOutside;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "poller/capture.h"
 #include "poller/proc_parse.h"
 #include "poller/proc_reader.h"
@@ -18,7 +19,10 @@ namespace entrytrace {
 enum class Membership { kMember, kOutside, kUnknown };
 
 // Decides membership from a process's own PID namespace. The decision for a
-// namespace inode is cached, so each namespace is examined once.
+// namespace nested below the target's depth is cached by inode, so each
+// namespace is walked once. A cached namespace is kept alive by an open
+// descriptor, because the kernel gives a freed namespace's inode number to
+// the next namespace made anywhere.
 class NamespaceScope {
  public:
   explicit NamespaceScope(const Target& target) : target_(target) {}
@@ -70,12 +74,19 @@ class NamespaceScope {
                               std::optional<uint64_t> pid_ns);
   Membership walk_parents(const PidDirectory& dir, const StatusFields& status,
                           uint64_t pid_ns);
+  bool is_seed(const PidDirectory& dir, const StatusFields& status) const;
+  void cache_decision(uint64_t inode, UniqueFd pin, bool inside);
   bool is_excluded(const PidDirectory& dir, const StatusFields& status);
   bool in_cgroup(const PidDirectory& dir);
 
   Target target_;
-  // PID namespace inode -> inside the target (true) or not.
-  std::map<uint64_t, bool> decisions_;
+  struct CachedDecision {
+    // The namespace's ns/pid file, held open so that its inode stays its.
+    UniqueFd pin;
+    bool inside = false;
+  };
+  // PID namespace inode -> whether it is inside the target.
+  std::map<uint64_t, CachedDecision> decisions_;
   // Excluded pid -> its start ticks, so that a reused pid is not taken for
   // an excluded parent.
   std::map<int32_t, uint64_t> excluded_;

@@ -1,9 +1,10 @@
 #include "poller/target_spec.h"
 
-#include <unistd.h>
+#include <cerrno>
 
 #include "common/log.h"
 #include "poller/cgroup_target.h"
+#include "poller/pid_counter.h"
 #include "poller/proc_reader.h"
 
 namespace entrytrace {
@@ -51,7 +52,10 @@ Result<Target> resolve_cgroup(const std::string& proc_root,
   // The mount table of the reading process maps a path below a cgroup mount
   // to a path inside its hierarchy.
   std::string mountinfo;
-  if (Result<PidDirectory> self = ProcReader(proc_root).open_pid(getpid())) {
+  Result<int32_t> own_pid = read_own_pid(proc_root);
+  Result<PidDirectory> self = own_pid ? ProcReader(proc_root).open_pid(*own_pid)
+                                      : Result<PidDirectory>(own_pid.error());
+  if (self) {
     Result<std::string> text = self->read_to_end("mountinfo");
     if (text) {
       mountinfo = std::move(*text);
@@ -75,18 +79,45 @@ Result<Target> resolve_cgroup(const std::string& proc_root,
 }
 
 // Sets excluded_pid when the capturing process is in the target namespace.
-// A target at depth 0 holds every process of the proc root.
+// A target at depth 0 holds every process of the proc root. A capturing
+// process that the proc root does not show is in none of its namespaces.
 // NOTE: a capturing process in a namespace nested inside the target (not the
 // target itself) is not detected and would be reported.
 void exclude_capturer(const std::string& proc_root, Target& target) {
-  Result<PidDirectory> self = ProcReader(proc_root).open_pid(getpid());
+  Result<int32_t> own_pid = read_own_pid(proc_root);
+  if (!own_pid) {
+    return;
+  }
+  Result<PidDirectory> self = ProcReader(proc_root).open_pid(*own_pid);
   if (!self) {
     return;
   }
   Result<uint64_t> own_ns = read_namespace(*self, "pid");
   if (target.pid_ns_depth == 0 || (own_ns && *own_ns == target.pid_ns)) {
-    target.excluded_pid = getpid();
+    target.excluded_pid = *own_pid;
   }
+}
+
+// Resolves the capturing process's own PID namespace. Its pid comes from
+// the proc root's "self" link, because getpid() numbers it in its own
+// namespace, and in the procfs of an ancestor namespace that number names
+// another process.
+Result<Target> resolve_own_namespace(const std::string& proc_root) {
+  Result<int32_t> own_pid = read_own_pid(proc_root);
+  if (!own_pid) {
+    if (own_pid.error().errno_value != ENOENT) {
+      return own_pid.error();
+    }
+    return Error{"entrytrace is not visible in " + proc_root +
+                     ", so its own PID namespace cannot be the target; name "
+                     "one with --pid, --cgroup or --container-id",
+                 ENOENT};
+  }
+  Result<Target> target = resolve_target(proc_root, *own_pid);
+  if (target) {
+    target->description = "own PID namespace";
+  }
+  return target;
 }
 
 }  // namespace
@@ -101,10 +132,7 @@ Result<Target> resolve_target_spec(const std::string& proc_root,
   } else if (spec.pid > 0) {
     target = resolve_target(proc_root, spec.pid);
   } else {
-    target = resolve_target(proc_root, getpid());
-    if (target) {
-      target->description = "own PID namespace";
-    }
+    target = resolve_own_namespace(proc_root);
   }
   if (target) {
     exclude_capturer(proc_root, *target);

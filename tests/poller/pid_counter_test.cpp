@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,21 @@ TEST(OpenLastPidCounter, RecordedTreeHasNone) {
   EXPECT_NE(counter.error().message.find("is not the procfs of this"),
             std::string::npos)
       << counter.error().message;
+}
+
+TEST(ReadOwnPid, RecordedTreeHasNoSelf) {
+  FixtureRoot root("thread");
+  Result<int32_t> pid = read_own_pid(root.path());
+  ASSERT_FALSE(pid.ok());
+  EXPECT_EQ(pid.error().errno_value, ENOENT) << pid.error().message;
+}
+
+TEST(ReadOwnPid, LiveProcfsGivesTheCallersPid) {
+  Result<int32_t> pid = read_own_pid("/proc");
+  ASSERT_TRUE(pid.ok()) << pid.error().message;
+  if (open_last_pid_counter("/proc").ok()) {
+    EXPECT_EQ(*pid, getpid());
+  }
 }
 
 TEST(OpenLastPidCounter, LiveProcfsMovesOnFork) {
