@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "poller/proc_reader.h"
@@ -131,6 +132,14 @@ std::optional<ContainerRef> match_component(std::string_view component) {
   return ContainerRef{std::string(id), runtime_from_prefix(prefix), ""};
 }
 
+// Returns "/" followed by the first count components joined with '/'.
+std::string join_leading_components(
+    const std::vector<std::string_view>& components, size_t count) {
+  std::vector<std::string_view> leading(components.begin(),
+                                        components.begin() + count);
+  return join_components("/", leading, 0);
+}
+
 // Returns the pod UID of "pod<uid>" (cgroupfs driver) or
 // "kubepods-<class>-pod<uid with '_'>.slice" (systemd driver).
 std::string match_pod_uid(std::string_view component) {
@@ -148,6 +157,28 @@ std::string match_pod_uid(std::string_view component) {
   std::string text(uid);
   std::replace(text.begin(), text.end(), '_', '-');
   return is_pod_uid(text) ? text : std::string();
+}
+
+// A bare id counts only where runtimes put one: below "docker" (Docker's
+// cgroupfs driver, /docker/<id>) or below a pod cgroup (Kubernetes with the
+// cgroupfs driver, /kubepods/<class>/pod<uid>/<id>). Any other directory
+// named by an id is not taken for a container, because any user with a
+// delegated subtree (user@<uid>.service) can make one. A
+// "<prefix>-<id>[.scope]" component needs no particular parent.
+bool bare_id_has_runtime_parent(const std::vector<std::string_view>& components,
+                                size_t index) {
+  std::string_view component = components[index];
+  if (component.ends_with(".scope")) {
+    component.remove_suffix(6);
+  }
+  if (!is_container_id(component)) {
+    return true;
+  }
+  if (index == 0) {
+    return false;
+  }
+  std::string_view parent = components[index - 1];
+  return parent == "docker" || !match_pod_uid(parent).empty();
 }
 
 std::string join_ids(const std::vector<std::string>& ids) {
@@ -242,6 +273,44 @@ std::string not_found_message(const std::string& proc_root,
          "\"podman ps --no-trunc\" or \"crictl ps\", and that entrytrace "
          "runs in the host PID namespace so that the container's processes "
          "are visible";
+}
+
+// The distinct ContainerRef::cgroup values, over all hierarchies, of the
+// entries of one process that name the container id.
+std::set<std::string> cgroups_naming(const std::vector<CgroupEntry>& entries,
+                                     const std::string& id) {
+  std::set<std::string> cgroups;
+  for (const CgroupEntry& entry : entries) {
+    std::optional<ContainerRef> container =
+        find_container_in_cgroup_path(entry.path);
+    if (container && container->id == id) {
+      cgroups.insert(container->cgroup);
+    }
+  }
+  return cgroups;
+}
+
+// Processes of one container id, grouped by cgroups_naming().
+using PidsByCgroups = std::map<std::set<std::string>, std::vector<int32_t>>;
+
+std::string unrelated_cgroups_message(const std::string& id,
+                                      const PidsByCgroups& placements) {
+  std::string groups;
+  for (const auto& [cgroups, pids] : placements) {
+    groups += groups.empty() ? "" : "; ";
+    std::string paths;
+    for (const std::string& cgroup : cgroups) {
+      paths += paths.empty() ? "" : " and ";
+      paths += cgroup;
+    }
+    groups += paths + (pids.size() == 1 ? " (pid " : " (pids ") +
+              join_pids(pids) + ")";
+  }
+  return "container id " + id + " names " + std::to_string(placements.size()) +
+         " unrelated cgroups: " + groups +
+         ". A process outside the container can make a cgroup named after "
+         "it, so entrytrace does not pick one; name the target with "
+         "--cgroup PATH, using the cgroup that the container runtime made";
 }
 
 bool controllers_overlap(const std::vector<std::string>& entry,
@@ -392,9 +461,10 @@ std::optional<ContainerRef> find_container_in_cgroup_path(
   std::vector<std::string_view> components = path_components(path);
   for (size_t i = components.size(); i-- > 0;) {
     std::optional<ContainerRef> container = match_component(components[i]);
-    if (!container) {
+    if (!container || !bare_id_has_runtime_parent(components, i)) {
       continue;
     }
+    container->cgroup = join_leading_components(components, i + 1);
     for (size_t outer = 0; outer < i; ++outer) {
       if (components[outer] == "docker" &&
           container->runtime == ContainerRuntime::kUnknown) {
@@ -474,6 +544,8 @@ Result<ContainerProcesses> find_container_processes(
   }
 
   std::map<std::string, ContainerProcesses> matches;
+  // Full id -> the cgroups that name it in one process -> those processes.
+  std::map<std::string, PidsByCgroups> placements;
   for (const auto& [pid, entries] : scan->processes) {
     for (const ContainerRef& container : find_containers(entries)) {
       if (!container.id.starts_with(*id)) {
@@ -485,6 +557,8 @@ Result<ContainerProcesses> find_container_processes(
         merge_sighting(it->second.container, container);
       }
       it->second.pids.push_back(pid);
+      placements[container.id][cgroups_naming(entries, container.id)].push_back(
+          pid);
     }
   }
 
@@ -499,6 +573,10 @@ Result<ContainerProcesses> find_container_processes(
     return Error{"container id prefix \"" + *id + "\" matches " +
                  std::to_string(ids.size()) + " containers: " + join_ids(ids) +
                  "; give more digits of the id"};
+  }
+  const std::string& full_id = matches.begin()->first;
+  if (placements[full_id].size() > 1) {
+    return Error{unrelated_cgroups_message(full_id, placements[full_id])};
   }
   // The scan lists pids in ascending order, so the list is sorted.
   return std::move(matches.begin()->second);

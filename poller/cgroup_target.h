@@ -60,11 +60,17 @@ struct ContainerRef {
   // The Kubernetes pod UID when the path has a pod<uid> component, with the
   // underscores of the systemd layout turned back into dashes.
   std::string pod_uid;
+  // The cgroup path up to and including the component that names the
+  // container ("/system.slice/docker-<id>.scope" for a process in
+  // ".../docker-<id>.scope/worker").
+  std::string cgroup;
 };
 
 // Finds the container in one cgroup path. Recognized path components:
 //   <64 hex>                         /docker/<id>, /kubepods/.../pod<uid>/<id>
 //   <prefix>-<64 hex>[.scope]        docker-, cri-containerd-, crio-, libpod-
+// A bare id counts only below a "docker" or a pod<uid> component, where
+// Docker's and Kubernetes's cgroupfs drivers put it.
 // A component whose prefix ends in "conmon" (libpod-conmon-, crio-conmon-)
 // is the runtime's monitor process, not the container, and never matches.
 // The innermost matching component wins, so a container nested in another
@@ -102,6 +108,12 @@ struct ContainerProcesses {
 // (normalize_container_id()), when no process is in a matching container,
 // or when proc_root cannot be listed. A prefix that matches more than one
 // container is an Error too, and its message lists their full ids, sorted.
+// So is an id found in unrelated cgroups (ContainerRef::cgroup differs
+// between processes), which happens when someone outside the container made
+// a cgroup named after it: the message lists each cgroup and its pids.
+// NOTE: Target::cgroup_filter still compares the id alone, so a process of
+// the target's PID namespace that is moved later into another cgroup named
+// after the id is taken as a member.
 Result<ContainerProcesses> find_container_processes(
     const std::string& proc_root, std::string_view id_or_prefix);
 

@@ -1,12 +1,18 @@
 #include "poller/listening_sockets.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <string>
 
 #include "poller/net_parse.h"
 #include "poller/proc_parse.h"
+#include "poller/text_fields.h"
 
 namespace entrytrace {
 namespace {
@@ -84,6 +90,122 @@ ListeningSocketScanner::scan_owners(const PidDirectory& dir) {
     owners_[table_stat.st_ino] = *owned;
   }
   return owned;
+}
+
+Result<std::vector<ListeningSocketScanner::OwnedSocket>>
+ListeningSocketScanner::scan_owners_in_target(
+    const PidDirectory& dir, const std::function<bool(int32_t)>& is_member) {
+  struct stat table_stat {};
+  if (fstatat(dir.fd(), "net/tcp", &table_stat, 0) != 0) {
+    return system_error("net/tcp", errno);
+  }
+  Result<std::vector<OwnedSocket>> owned = scan_owners(dir);
+  if (!owned || owned->empty()) {
+    return owned;
+  }
+  if (!processes_) {
+    Status listed = list_processes(dir);
+    if (!listed) {
+      return listed.error();
+    }
+  }
+
+  int32_t launcher = find_launcher(dir.pid(), is_member);
+  std::set<uint32_t> outsider_uids;
+  bool unknown_outsider = false;
+  for (const auto& [pid, info] : processes_->processes) {
+    if (pid == processes_->self_pid || pid == launcher || is_member(pid)) {
+      continue;
+    }
+    if (info.net_tcp_inode == 0 || !info.uids_known) {
+      unknown_outsider = true;
+    } else if (info.net_tcp_inode == table_stat.st_ino) {
+      outsider_uids.insert(info.uid);
+      outsider_uids.insert(info.euid);
+    }
+  }
+
+  std::vector<OwnedSocket> credited;
+  for (OwnedSocket& entry : *owned) {
+    if (unknown_outsider || outsider_uids.count(entry.owner_uid) != 0) {
+      shared_sockets_.insert(entry.socket.inode);
+    } else {
+      credited.push_back(std::move(entry));
+    }
+  }
+  return credited;
+}
+
+// Reads ppid, uids and the net/tcp inode of every process listed next to
+// dir. A process that exits during the listing is left out; one whose files
+// are unreadable for another reason is kept with what could be read.
+Status ListeningSocketScanner::list_processes(const PidDirectory& dir) {
+  UniqueFd root(::openat(dir.fd(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) {
+    return system_error("..", errno);
+  }
+  ProcessListing listing;
+  char self[PATH_MAX] = {};
+  ssize_t length = ::readlinkat(root.get(), "self", self, sizeof(self) - 1);
+  if (length > 0) {
+    parse_decimal(std::string_view(self, static_cast<size_t>(length)),
+                  listing.self_pid);
+  }
+
+  DIR* entries = ::fdopendir(::dup(root.get()));
+  if (entries == nullptr) {
+    return system_error("proc root listing", errno);
+  }
+  while (dirent* entry = ::readdir(entries)) {
+    int32_t pid = 0;
+    if (!parse_decimal(entry->d_name, pid)) {
+      continue;
+    }
+    UniqueFd pid_fd(::openat(root.get(), entry->d_name,
+                             O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!pid_fd.valid()) {
+      continue;
+    }
+    PidDirectory process(pid, std::move(pid_fd));
+    Result<StatusFields> status = read_status(process);
+    if (!status && is_vanished(status.error())) {
+      continue;
+    }
+    struct stat table_stat {};
+    if (fstatat(process.fd(), "net/tcp", &table_stat, 0) != 0 &&
+        (errno == ENOENT || errno == ESRCH)) {
+      // Exited, or a zombie, which holds no descriptors.
+      continue;
+    }
+    ProcessNetInfo info;
+    info.net_tcp_inode = table_stat.st_ino;
+    if (status) {
+      info.ppid = status->ppid;
+      info.uid = status->uid;
+      info.euid = status->euid;
+      info.uids_known = true;
+    }
+    listing.processes[pid] = info;
+  }
+  ::closedir(entries);
+  processes_ = std::move(listing);
+  return Ok{};
+}
+
+// Walks up from member through members; returns the first non-member
+// parent, or 0.
+int32_t ListeningSocketScanner::find_launcher(
+    int32_t member, const std::function<bool(int32_t)>& is_member) const {
+  int32_t pid = member;
+  // A bound on the walk, so that a ppid cycle left by pid reuse ends.
+  for (int step = 0; step < 4096 && pid > 0 && is_member(pid); ++step) {
+    auto info = processes_->processes.find(pid);
+    if (info == processes_->processes.end()) {
+      return 0;
+    }
+    pid = info->second.ppid;
+  }
+  return is_member(pid) ? 0 : pid;
 }
 
 Result<std::vector<ListeningSocketScanner::OwnedSocket>>

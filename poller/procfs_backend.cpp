@@ -82,11 +82,36 @@ uint64_t boot_ticks_now(uint64_t per_second) {
 // last entries have no names.
 constexpr size_t kMaxPasswdBytes = 4 << 20;
 
-// Reads the target's /etc/passwd through <proc_root>/<pid>/root.
+// Reads the target's /etc/passwd through the root of the process id names.
+// The root is opened through a held <proc_root>/<pid> directory, whose stat
+// must then show id's start ticks. So a pid that was reused since id was
+// read fails with ESRCH instead of leading into another process's root.
 Result<PasswdEntries> read_target_passwd(const std::string& proc_root,
-                                         int32_t host_pid) {
+                                         const ProcessId& id) {
+  Result<PidDirectory> dir = ProcReader(proc_root).open_pid(id.host_pid);
+  if (!dir) {
+    return dir.error();
+  }
+  std::string root = proc_root + "/" + std::to_string(id.host_pid) + "/root";
+  UniqueFd root_fd(
+      ::openat(dir->fd(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    return system_error(root, errno);
+  }
+  Result<StatFields> stat = read_stat(*dir);
+  if (!stat) {
+    return stat.error();
+  }
+  if (stat->start_ticks != id.start_ticks) {
+    return Error{"pid " + std::to_string(id.host_pid) +
+                     " was reused by another process (start ticks " +
+                     std::to_string(stat->start_ticks) + ", expected " +
+                     std::to_string(id.start_ticks) +
+                     "), so its root was not read",
+                 ESRCH};
+  }
   Result<std::string> text =
-      read_target_file(proc_root, host_pid, "/etc/passwd", kMaxPasswdBytes);
+      read_file_in_root(root_fd.get(), root, "/etc/passwd", kMaxPasswdBytes);
   if (!text) {
     return text.error();
   }
@@ -100,8 +125,12 @@ std::optional<std::string> hidepid_diagnostic(const std::string& proc_root) {
   if (realpath(proc_root.c_str(), resolved) == nullptr) {
     return std::nullopt;
   }
+  Result<int32_t> own_pid = read_own_pid(proc_root);
+  if (!own_pid) {
+    return std::nullopt;
+  }
   ProcReader reader(proc_root);
-  Result<PidDirectory> self = reader.open_pid(getpid());
+  Result<PidDirectory> self = reader.open_pid(*own_pid);
   if (!self) {
     return std::nullopt;
   }
@@ -268,7 +297,10 @@ void CaptureRun::open_counter() {
 // above the pid that a setns helper took in the target's namespace
 // (ScopedProc::helper_pid), or at the first listing without one.
 void CaptureRun::prepare_scoped() {
-  Result<PidDirectory> self = ProcReader(options_.proc_root).open_pid(getpid());
+  Result<int32_t> own_pid = read_own_pid(options_.proc_root);
+  Result<PidDirectory> self =
+      own_pid ? ProcReader(options_.proc_root).open_pid(*own_pid)
+              : Result<PidDirectory>(own_pid.error());
   if (self) {
     Result<ProcessReading> reading = read_process(*self);
     if (reading) {
@@ -517,28 +549,45 @@ bool CaptureRun::concerns_target(const ProcessEvents& events) const {
   return false;
 }
 
-// Reads the names through the root of the namespace's pid 1, else of the
-// named process, else of any live member (the named process's pid in a
-// scoped procfs is unknown without NStgid).
+// Reads the names through the root of a live tracked member: the
+// namespace's pid 1, else the named process, else the others in pid order
+// (the named process's pid in a scoped procfs is unknown without NStgid).
+// Only tracked members are used, because their start ticks tell a reused
+// pid apart. A member that fails, such as one that exited and whose pid was
+// taken by another process, is skipped for the next.
 void CaptureRun::read_user_names(bool final_read) {
-  int32_t pid = poller_.init_host_pid();
-  if (pid == 0) {
-    pid = view_.target.host_pid;
+  const ProcessTracker& tracker = poller_.tracker();
+  std::vector<int32_t> candidates = {poller_.init_host_pid(),
+                                     view_.target.host_pid};
+  for (int32_t pid : tracker.live_pids()) {
+    candidates.push_back(pid);
   }
-  if (pid == 0) {
-    std::vector<int32_t> live = poller_.tracker().live_pids();
-    pid = live.empty() ? 0 : live.front();
-  }
-  Result<PasswdEntries> passwd = read_target_passwd(view_.proc_root, pid);
-  if (!passwd) {
-    // Keep the names read at the start when the target is gone by the end.
-    if (!final_read || user_names_.empty()) {
-      passwd_error_ = passwd.error().message;
+  std::string first_error;
+  for (int32_t pid : candidates) {
+    const TrackedProcess* member = pid == 0 ? nullptr : tracker.find(pid);
+    if (member == nullptr || member->exited) {
+      continue;
     }
-    return;
+    Result<PasswdEntries> passwd =
+        read_target_passwd(view_.proc_root, member->latest.id);
+    if (passwd) {
+      user_names_ = std::move(passwd->names);
+      passwd_error_.clear();
+      return;
+    }
+    spdlog::debug("user names not read through pid {}: {}", pid,
+                  passwd.error().message);
+    if (first_error.empty()) {
+      first_error = passwd.error().message;
+    }
   }
-  user_names_ = std::move(passwd->names);
-  passwd_error_.clear();
+  if (first_error.empty()) {
+    first_error = "no live member of the target to read /etc/passwd through";
+  }
+  // Keep the names read at the start when the target is gone by the end.
+  if (!final_read || user_names_.empty()) {
+    passwd_error_ = first_error;
+  }
 }
 
 // States how many probed pids were gone when opened. In the target's own

@@ -36,6 +36,10 @@ const std::string kSharedFirstId =
     "3f9a1c2b7d4ea58f03721bb6bacf5c78cb235febe0e70b1b84cd99541461a08e";
 const std::string kSharedSecondId =
     "3f9a1c2b7d4e4a017c8da8ab95682ccb390863780f7114dda0a0e0c55644c7c4";
+const std::string kSpoofedBareId =
+    "c059119e6df3f19d1c0d4b400f43a253fe4aee28f0d2e7826eec106d5e02f362";
+const std::string kSpoofedScopeId =
+    "db5a486a8ebb53b72ed9fe4d2f24777b2c57f41c5f1594f38f128296a2d6336a";
 
 // Any 64-hex id for path tests that need no fixture.
 const std::string kId =
@@ -180,6 +184,13 @@ TEST(FindContainerInCgroupPath, Layouts) {
        ContainerRuntime::kUnknown, ""},
       {"uppercase id", "/docker/4A1B" + kId.substr(4), "",
        ContainerRuntime::kUnknown, ""},
+      {"bare id in a user's subtree", user + kId, "",
+       ContainerRuntime::kUnknown, ""},
+      {"bare id at the root", "/" + kId, "", ContainerRuntime::kUnknown, ""},
+      {"bare id below a service", "/system.slice/foo.service/" + kId, "",
+       ContainerRuntime::kUnknown, ""},
+      {"bare id scope in a user's subtree", user + kId + ".scope", "",
+       ContainerRuntime::kUnknown, ""},
   };
   for (const PathCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -202,6 +213,25 @@ TEST(FindContainerInCgroupPath, InnermostContainerWins) {
       find_container_in_cgroup_path("/docker/" + outer + "/docker/" + kId);
   ASSERT_TRUE(container.has_value());
   EXPECT_EQ(container->id, kId);
+}
+
+TEST(FindContainerInCgroupPath, BareIdBelowContainerIsNotInnermost) {
+  std::string outer(64, 'a');
+  std::optional<ContainerRef> container = find_container_in_cgroup_path(
+      "/system.slice/docker-" + outer + ".scope/" + kId);
+  ASSERT_TRUE(container.has_value());
+  EXPECT_EQ(container->id, outer);
+}
+
+TEST(FindContainerInCgroupPath, CgroupEndsAtIdComponent) {
+  std::optional<ContainerRef> container = find_container_in_cgroup_path(
+      "/system.slice/docker-" + kId + ".scope/worker/inner");
+  ASSERT_TRUE(container.has_value());
+  EXPECT_EQ(container->cgroup, "/system.slice/docker-" + kId + ".scope");
+  std::optional<ContainerRef> outside =
+      find_container_in_cgroup_path("/../../docker/" + kId);
+  ASSERT_TRUE(outside.has_value());
+  EXPECT_EQ(outside->cgroup, "/../../docker/" + kId);
 }
 
 TEST(FindContainers, V1HierarchiesGiveOneContainer) {
@@ -376,6 +406,47 @@ TEST(PidsInContainer, ConmonIsNotTheContainer) {
       pids_in_container(cgroup_tree("crio-v1"), kCrioAppId);
   ASSERT_TRUE(crio.ok()) << crio.error().message;
   EXPECT_THAT(*crio, Not(::testing::Contains(5000)));
+}
+
+TEST(PidsInContainer, BareIdInUserSubtreeIsLeftOut) {
+  // spoofed-id: 9100 is a user's process in
+  // user@1000.service/<kSpoofedBareId>, outside the container.
+  Result<ContainerProcesses> found =
+      find_container_processes(cgroup_tree("spoofed-id"), kSpoofedBareId);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_THAT(found->pids, ElementsAre(9000, 9010));
+  EXPECT_EQ(found->container.cgroup,
+            "/system.slice/docker-" + kSpoofedBareId + ".scope");
+}
+
+TEST(PidsInContainer, IdInUnrelatedCgroupsListsThem) {
+  // spoofed-id: 9300 is a user's process in
+  // user@1000.service/docker-<kSpoofedScopeId>.scope.
+  Result<ContainerProcesses> found = find_container_processes(
+      cgroup_tree("spoofed-id"), kSpoofedScopeId.substr(0, 12));
+  ASSERT_FALSE(found.ok());
+  const std::string& message = found.error().message;
+  EXPECT_THAT(message, HasSubstr(kSpoofedScopeId + " names 2 unrelated"));
+  EXPECT_THAT(message, HasSubstr("/system.slice/docker-" + kSpoofedScopeId +
+                                 ".scope (pid 9200)"));
+  EXPECT_THAT(message,
+              HasSubstr("/user.slice/user-1000.slice/user@1000.service/"
+                        "docker-" +
+                        kSpoofedScopeId + ".scope (pid 9300)"));
+  EXPECT_THAT(message, HasSubstr("--cgroup PATH"));
+}
+
+TEST(PidsInContainer, ChildCgroupsAreNotUnrelated) {
+  // docker-v2: 3050 is in <scope>/worker, podman-v2-rootless: 6020 in
+  // <scope>/container.
+  Result<ContainerProcesses> docker =
+      find_container_processes(cgroup_tree("docker-v2"), kDockerV2Id);
+  ASSERT_TRUE(docker.ok()) << docker.error().message;
+  EXPECT_THAT(docker->pids, ElementsAre(3000, 3010, 3050));
+  Result<ContainerProcesses> podman =
+      find_container_processes(cgroup_tree("podman-v2-rootless"), kPodmanId);
+  ASSERT_TRUE(podman.ok()) << podman.error().message;
+  EXPECT_THAT(podman->pids, ElementsAre(6010, 6020));
 }
 
 TEST(PidsInContainer, NonHexInputIsRejected) {
