@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "common/log.h"
 #include "common/target_root.h"
 #include "common/unique_fd.h"
+#include "poller/pid_counter.h"
 #include "poller/proc_parse.h"
 
 namespace entrytrace {
@@ -68,13 +70,49 @@ bool same_reading(const ProcessSnapshot& a, const ProcessSnapshot& b) {
          same_image(a.image, b.image);
 }
 
-// Reads the target's /etc/passwd through its root, so that a symbolic link
-// in the target cannot lead to a host file. Files over 1 MiB are cut.
-Result<PasswdEntries> read_target_passwd(const std::string& proc_root,
-                                         int32_t host_pid) {
+// Reads /etc/passwd in the root of the process id names. The root is opened
+// through a held /proc/<pid> descriptor, between two start-time checks, so
+// that a pid taken by another process fails instead of giving that
+// process's root. A symbolic link in the root cannot lead to a host
+// file (open_in_root()). Files over 1 MiB are cut.
+Result<PasswdEntries> read_passwd_of(const ProcReader& reader,
+                                     const ProcessId& id) {
   constexpr size_t kMaxPasswdBytes = 1 << 20;
+  Result<PidDirectory> dir = reader.open_pid(id.host_pid);
+  if (!dir) {
+    return dir.error();
+  }
+  const std::string root =
+      reader.proc_root() + "/" + std::to_string(id.host_pid) + "/root";
+  // No system call failed, so the error carries no errno and is not taken
+  // for a process that vanished.
+  Error reused{root + ": pid " + std::to_string(id.host_pid) +
+               " now names another process"};
+  Result<StatFields> before = read_stat(*dir);
+  if (!before) {
+    return before.error();
+  }
+  if (before->start_ticks != id.start_ticks) {
+    return reused;
+  }
+  UniqueFd root_fd(
+      ::openat(dir->fd(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) {
+    return system_error(root, errno);
+  }
+  Result<StatFields> after = read_stat(*dir);
+  if (!after) {
+    return after.error();
+  }
+  if (after->start_ticks != id.start_ticks) {
+    return reused;
+  }
+  Result<UniqueFd> file = open_in_root(root_fd.get(), "/etc/passwd");
+  if (!file) {
+    return Error{root + ": " + file.error().message, file.error().errno_value};
+  }
   Result<std::string> text =
-      read_target_file(proc_root, host_pid, "/etc/passwd", kMaxPasswdBytes);
+      read_regular_file(file->get(), kMaxPasswdBytes, root + "/etc/passwd");
   if (!text) {
     return text.error();
   }
@@ -105,13 +143,20 @@ EventCapture::EventCapture(const Target& target, const CaptureOptions& options,
       std::max<int64_t>(options.interval.count(), 1) * 1000);
   hold_limit_ns_ = std::max(kHoldIntervals * interval_ns, kMinHoldNs);
 
-  Result<PidDirectory> self = reader_.open_pid(getpid());
+  // getpid() numbers this process in its own PID namespace, which need not
+  // be the namespace of the proc root.
+  Result<int32_t> own_pid = read_own_pid(options.proc_root);
+  if (!own_pid) {
+    spdlog::debug("launcher stub detection off: {}", own_pid.error().message);
+    return;
+  }
+  Result<PidDirectory> self = reader_.open_pid(*own_pid);
   if (!self) {
     return;
   }
   Result<ProcessReading> reading = read_process(*self);
   if (reading) {
-    capturer_pid_ = getpid();
+    capturer_pid_ = *own_pid;
     capturer_image_ = std::move(reading->snapshot.image);
   }
 }
@@ -135,6 +180,14 @@ bool EventCapture::has_live_members() const {
 
 int64_t EventCapture::window_us(uint64_t ns) const {
   return ns <= start_ns_ ? 0 : static_cast<int64_t>((ns - start_ns_) / 1000);
+}
+
+std::optional<ProcessId> EventCapture::live_member(int32_t host_pid) const {
+  const Tracked* process = find_live(host_pid);
+  if (process == nullptr) {
+    return std::nullopt;
+  }
+  return process->latest.id;
 }
 
 const EventCapture::Tracked* EventCapture::find_live(int32_t host_pid) const {
@@ -253,9 +306,10 @@ void EventCapture::on_fork(ProcessSnapshot child, uint64_t event_ns,
       child.image = std::move(reading->snapshot.image);
       child.unreadable = std::move(reading->snapshot.unreadable);
       read_ns = now_ns;
-    } else if (filtering()) {
+    } else if (filtering() || kernel_threads_.count(child.host_ppid) != 0) {
       // Outside the target's conditions, or gone before they could be
-      // checked.
+      // checked. A child of a kernel thread that is not a member itself is a
+      // kernel thread, maybe one that exited before it was read.
       return;
     }
   }
@@ -318,6 +372,7 @@ bool EventCapture::leave_out_child(int32_t pid, int32_t parent_pid) {
 
 void EventCapture::on_exit(int32_t host_pid, uint64_t event_ns) {
   left_out_.erase(host_pid);
+  kernel_threads_.erase(host_pid);
   if (Tracked* process = find_live(host_pid)) {
     mark_exited(*process, event_ns);
   }
@@ -344,6 +399,11 @@ std::optional<EventCapture::Reading> EventCapture::read_member(
     return std::nullopt;
   }
   if (status->is_thread()) {
+    return std::nullopt;
+  }
+  if (is_kernel_thread(*dir)) {
+    kernel_threads_.insert(host_pid);
+    outsiders_[host_pid] = dir_stat.st_ino;
     return std::nullopt;
   }
   Result<uint64_t> pid_ns = read_namespace(*dir, "pid");
@@ -384,6 +444,19 @@ std::optional<EventCapture::Reading> EventCapture::read_member(
     note_unreadable(result.snapshot.id, message);
   }
   return result;
+}
+
+// Kernel threads exist only in the initial PID namespace, so only a depth-0
+// target lists them, and they are never part of a workload; the procfs
+// engine leaves them out the same way. A procfs of the target's namespace
+// is never the initial one's. An unreadable stat counts as not a kernel
+// thread, so the process is examined as usual.
+bool EventCapture::is_kernel_thread(const PidDirectory& dir) const {
+  if (target_.pid_ns_depth != 0 || target_.proc_in_target_ns) {
+    return false;
+  }
+  Result<StatFields> stat = read_stat(dir);
+  return stat && stat->is_kernel_thread();
 }
 
 // read_process() reads cmdline before exe, so an exec between the two gives
@@ -546,13 +619,33 @@ void EventCapture::read_sockets(uint64_t now_ns) {
   }
 }
 
+// Reads the names through the namespace's pid 1 when it is a member, else
+// through the process the target was named by, and only while that pid
+// still names the tracked process.
 void EventCapture::read_user_names(bool final_read) {
-  int32_t pid = init_host_pid_ != 0 ? init_host_pid_ : target_.host_pid;
-  Result<PasswdEntries> passwd = read_target_passwd(reader_.proc_root(), pid);
+  std::optional<ProcessId> source;
+  if (init_host_pid_ != 0) {
+    source = live_member(init_host_pid_);
+  }
+  if (!source) {
+    source = live_member(target_.host_pid);
+  }
+  Result<PasswdEntries> passwd =
+      source ? read_passwd_of(reader_, *source)
+             : Result<PasswdEntries>(
+                   Error{"/etc/passwd not read: neither pid 1 of the target "
+                         "namespace nor pid " +
+                             std::to_string(target_.host_pid) +
+                             " is a live member of the target",
+                         ESRCH});
   if (!passwd) {
-    // Keep the names read earlier when the target is gone by the end.
+    // Keep the names read earlier when the target is gone by the end, and
+    // say so when the read failed for another reason.
     if (!final_read || user_names_.empty()) {
       passwd_error_ = passwd.error().message;
+    } else if (!is_vanished(passwd.error())) {
+      add_diagnostic("user names kept from the first read of /etc/passwd: " +
+                     passwd.error().message);
     }
     return;
   }
@@ -800,8 +893,14 @@ Result<int> drain_socket(int fd, Handle&& handle) {
 // line of its status. The proc connector reports pids of the initial
 // namespace, which a nested process cannot map.
 bool in_nested_pid_namespace() {
+  // A process of the initial namespace is listed in every procfs, so one
+  // that /proc does not list is in a nested namespace.
+  Result<int32_t> own_pid = read_own_pid("/proc");
+  if (!own_pid) {
+    return own_pid.error().errno_value == ENOENT;
+  }
   ProcReader reader("/proc");
-  Result<PidDirectory> self = reader.open_pid(getpid());
+  Result<PidDirectory> self = reader.open_pid(*own_pid);
   if (!self) {
     return false;
   }

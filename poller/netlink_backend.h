@@ -62,6 +62,8 @@ class EventCapture {
     char state = '?';
   };
   std::optional<Reading> read_member(int32_t host_pid);
+  // The identity of a tracked member that has not exited, or nothing.
+  std::optional<ProcessId> live_member(int32_t host_pid) const;
 
   // A new process. read_ns is set when the snapshot was read from /proc at
   // that time. Without it the snapshot comes from the event and its image is
@@ -121,6 +123,7 @@ class EventCapture {
     return target_.cgroup_filter.has_value() || target_.excluded_pid != 0;
   }
   bool leave_out_child(int32_t pid, int32_t parent_pid);
+  bool is_kernel_thread(const PidDirectory& dir) const;
   void scan_member(const PidDirectory& dir, const StatFields& stat,
                    uint64_t now_ns);
   void mark_exe_if_changed(const PidDirectory& dir, const StatFields& stat,
@@ -152,6 +155,9 @@ class EventCapture {
   // /proc can be read.
   std::set<int32_t> left_out_;
   int left_out_children_ = 0;
+  // Kernel threads listed for a depth-0 target. A fork event whose child is
+  // gone before it is read is left out when its parent is one of them.
+  std::set<int32_t> kernel_threads_;
   std::vector<Observation> observations_;
   int32_t init_host_pid_ = 0;
 

@@ -131,10 +131,12 @@ ProcExtras read_extras(const ProcReader& reader, int32_t pid,
 }
 
 // Resolves an exec filename to the real path inside the root directory of
-// <proc_root>/<pid>/root. A relative filename is taken from cwd, which must
-// be a path in that root.
+// the process id names. A relative filename is taken from cwd, which must
+// be a path in that root. The root is opened through a held /proc/<pid>
+// descriptor between two start-time checks, so a pid that another process
+// took fails instead of resolving in that process's root.
 Result<std::string> resolve_exec_filename(
-    const std::string& proc_root, int32_t pid, const std::string& filename,
+    const ProcReader& reader, const ProcessId& id, const std::string& filename,
     const std::optional<std::string>& cwd) {
   std::string path = filename;
   if (!filename.starts_with("/")) {
@@ -144,10 +146,26 @@ Result<std::string> resolve_exec_filename(
     }
     path = *cwd + "/" + filename;
   }
-  std::string root = proc_root + "/" + std::to_string(pid) + "/root";
-  UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string root =
+      reader.proc_root() + "/" + std::to_string(id.host_pid) + "/root";
+  Result<PidDirectory> dir = reader.open_pid(id.host_pid);
+  if (!dir) {
+    return dir.error();
+  }
+  Error reused{"exe: " + root + ": pid " + std::to_string(id.host_pid) +
+               " now names another process"};
+  Result<StatFields> before = read_stat(*dir);
+  if (!before || before->start_ticks != id.start_ticks) {
+    return before ? reused : before.error();
+  }
+  UniqueFd root_fd(
+      ::openat(dir->fd(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) {
     return system_error(root, errno);
+  }
+  Result<StatFields> after = read_stat(*dir);
+  if (!after || after->start_ticks != id.start_ticks) {
+    return after ? reused : after.error();
   }
   Result<std::string> resolved = resolve_in_root(root_fd.get(), path);
   if (!resolved) {
@@ -196,6 +214,8 @@ class EbpfBackend : public CaptureBackend {
     int exe_from_event_stale = 0;
     int exe_from_filename = 0;
     int exe_unknown_stale = 0;
+    // exe taken from the filename without resolving it in any root.
+    int exe_unresolved = 0;
     int filename_truncated = 0;
     int rescans = 0;
     uint64_t dropped = 0;
@@ -311,12 +331,13 @@ void EbpfBackend::fill_exec_image(const entrytrace_exec_event& event,
 
 // Sets exe from the exec filename when /proc/<pid>/exe was not taken: the
 // process exec'd again (stale) or exited before it was read. The filename is
-// resolved inside the process's root, or its parent's once it is gone.
+// resolved inside the process's root, or, once the process is gone, in the
+// root of its parent when that is a tracked member. Either pid must still
+// name that process.
 void EbpfBackend::fill_exe_from_event(const std::string& filename,
                                       const ProcExtras& extras,
                                       ProcessSnapshot& snapshot) {
   ProcessImage& image = snapshot.image;
-  const std::string& proc_root = current_->reader().proc_root();
   if (filename.starts_with("/dev/fd/") || filename.empty()) {
     // execveat of a descriptor: the filename names no path.
     if (extras.stale) {
@@ -329,23 +350,32 @@ void EbpfBackend::fill_exe_from_event(const std::string& filename,
     }
     return;
   }
-  Result<std::string> resolved = resolve_exec_filename(
-      proc_root, snapshot.id.host_pid, filename, extras.cwd);
-  if (!resolved && !extras.stale && snapshot.host_ppid > 0) {
-    resolved = resolve_exec_filename(proc_root, snapshot.host_ppid, filename,
-                                     extras.cwd);
+  const ProcReader& reader = current_->reader();
+  Result<std::string> resolved =
+      resolve_exec_filename(reader, snapshot.id, filename, extras.cwd);
+  // The parent's root stands in only for a tracked member that still holds
+  // its pid: a parent outside the target has a root of its own.
+  std::optional<ProcessId> parent = current_->live_member(snapshot.host_ppid);
+  if (!resolved && !extras.stale && parent) {
+    resolved = resolve_exec_filename(reader, *parent, filename, extras.cwd);
   }
-  if (resolved) {
-    image.exe = *resolved;
-  } else if (filename.starts_with("/")) {
-    // The root is gone too: the filename is the path as given, not resolved
-    // through symbolic links.
+  if (!resolved && filename.starts_with("/")) {
+    // The path as given, not resolved through symbolic links, and marked so.
+    spdlog::debug("pid {}: {}", snapshot.id.host_pid, resolved.error().message);
     image.exe = filename;
-  } else {
+    image.exe_known = true;
+    snapshot.unreadable.push_back(
+        "exe: the exec filename as given, because it could not be resolved "
+        "in the root of the process or of its tracked parent");
+    ++counters_.exe_unresolved;
+    return;
+  }
+  if (!resolved) {
     ++counters_.exe_unknown_stale;
     snapshot.unreadable.push_back(resolved.error().message);
     return;
   }
+  image.exe = *resolved;
   image.exe_known = true;
   if (extras.stale) {
     ++counters_.exe_from_event_stale;
@@ -448,6 +478,10 @@ void EbpfBackend::add_diagnostics(Capture& capture) const {
   add(counters_.exe_from_filename,
       "exe taken from the exec event's filename because the process exited "
       "before /proc/<pid>/exe could be read");
+  add(counters_.exe_unresolved,
+      "exe taken from the exec filename as given, not resolved through "
+      "symbolic links, because it could not be resolved in the root of the "
+      "process or of its tracked parent");
   add(counters_.exe_unknown_stale,
       "exe unknown because /proc/<pid> showed a later exec and the exec "
       "filename could not be resolved");

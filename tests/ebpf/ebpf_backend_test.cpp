@@ -205,6 +205,44 @@ TEST(EbpfBackend, IdentityEqualsProcStat) {
   tree->stop(0ms);
 }
 
+// A target named by a host pid of the initial PID namespace lists kernel
+// threads, which the kernel-side filter lets through. None is reported.
+TEST(EbpfBackend, HostWideTargetLeavesOutKernelThreads) {
+  MAKE_EBPF_OR_SKIP(backend);
+  ProcReader reader("/proc");
+  std::set<int32_t> kernel_threads;
+  Result<std::vector<PidEntry>> listing = reader.list_pids();
+  ASSERT_TRUE(listing.ok()) << listing.error().message;
+  for (const PidEntry& entry : *listing) {
+    Result<PidDirectory> dir = reader.open_pid(entry.pid);
+    Result<StatFields> stat =
+        dir ? read_stat(*dir) : Result<StatFields>(dir.error());
+    if (stat && stat->is_kernel_thread()) {
+      kernel_threads.insert(entry.pid);
+    }
+  }
+  if (kernel_threads.empty()) {
+    GTEST_SKIP() << "no kernel thread is listed in /proc";
+  }
+  Result<Target> target = resolve_target("/proc", getpid());
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  ASSERT_EQ(target->pid_ns_depth, 0);
+  CaptureOptions options;
+  options.window = 300ms;
+  Result<Capture> capture = (*backend)->capture(*target, options);
+  ASSERT_TRUE(capture.ok()) << capture.error().message;
+
+  int reported = 0;
+  bool self_seen = false;
+  for (const Observation& observation : capture->observations) {
+    reported += kernel_threads.count(observation.process.host_pid) != 0;
+    self_seen |= observation.process.host_pid == getpid();
+  }
+  EXPECT_EQ(reported, 0) << describe(*capture);
+  EXPECT_TRUE(self_seen) << "the test process is a member\n"
+                         << describe(*capture);
+}
+
 // execveat(fd, "", argv, envp, AT_EMPTY_PATH) fires sched_process_exec like
 // execve; the filename is then "/dev/fd/<fd>", so exe comes from /proc.
 TEST(EbpfBackend, CapturesExecveat) {
