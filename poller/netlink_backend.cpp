@@ -889,25 +889,6 @@ Result<int> drain_socket(int fd, Handle&& handle) {
   }
 }
 
-// True when this process's PID namespace is nested, read from the NSpid
-// line of its status. The proc connector reports pids of the initial
-// namespace, which a nested process cannot map.
-bool in_nested_pid_namespace() {
-  // A process of the initial namespace is listed in every procfs, so one
-  // that /proc does not list is in a nested namespace.
-  Result<int32_t> own_pid = read_own_pid("/proc");
-  if (!own_pid) {
-    return own_pid.error().errno_value == ENOENT;
-  }
-  ProcReader reader("/proc");
-  Result<PidDirectory> self = reader.open_pid(*own_pid);
-  if (!self) {
-    return false;
-  }
-  Result<StatusFields> status = read_status(*self);
-  return status && status->ns_tgid.size() > 1;
-}
-
 // Forks a child that exits at once and waits for its fork event. The kernel
 // accepts a subscription from a nested network namespace but sends it
 // nothing, so only an event proves that subscribing worked.
@@ -1066,8 +1047,18 @@ Result<Capture> NetlinkBackend::capture(const Target& target,
 
 }  // namespace
 
+bool in_initial_pid_namespace() {
+  struct stat own {};
+  if (::stat("/proc/self/ns/pid", &own) != 0) {
+    // Without a readable /proc/self the namespace cannot be told, and a
+    // process of the initial namespace is listed in every procfs.
+    return false;
+  }
+  return own.st_ino == kInitialPidNamespaceInode;
+}
+
 Result<std::unique_ptr<CaptureBackend>> make_netlink_backend() {
-  if (in_nested_pid_namespace()) {
+  if (!in_initial_pid_namespace()) {
     return Error{
         "the proc connector needs the initial PID namespace, and this "
         "process runs in a nested one"};

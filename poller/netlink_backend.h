@@ -177,6 +177,15 @@ class EventCapture {
 // is recorded in the diagnostics and the window goes on.
 using EventPump = std::function<Status(EventCapture&, int timeout_ms)>;
 
+// Inode of the initial PID namespace, fixed by the kernel
+// (PROC_PID_INIT_INO in include/linux/proc_ns.h).
+inline constexpr uint64_t kInitialPidNamespaceInode = 0xEFFFFFFCU;
+
+// True when this process runs in the initial PID namespace. The proc
+// connector and the eBPF programs report pids of that namespace, which a
+// process in a nested one cannot map to its own /proc.
+bool in_initial_pid_namespace();
+
 // Maximum wait in one pump call, so that the stop flag, held-back children
 // and socket rounds are checked often enough.
 inline constexpr int64_t kMaxWaitUs = 10'000;

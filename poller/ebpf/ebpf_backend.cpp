@@ -506,6 +506,12 @@ Result<Capture> EbpfBackend::capture(const Target& target,
     return Error{"the eBPF backend needs the live /proc, not " +
                  options.proc_root};
   }
+  if (!in_initial_pid_namespace()) {
+    return Error{
+        "the eBPF backend needs the initial PID namespace, because its "
+        "events name pids of that namespace, and this process runs in a "
+        "nested one"};
+  }
   // The kernel-side filter knows PID namespaces only. EventCapture applies
   // a cgroup filter and leaves entrytrace out when it first reads a process
   // from /proc, and leaves out the children of what it left out.
