@@ -79,6 +79,8 @@ def observe(entrytrace, init_pid, window, mode, backend):
             "--backend", backend, "--output", "/dev/null"]
     if mode == "low-cost":
         argv.append("--low-cost")
+    elif mode == "host-pids":
+        argv.append("--host-pids")
     with tempfile.NamedTemporaryFile("r", prefix="footprint-rss-") as rss:
         # GNU time returns the observer's exit status as its own.
         timed = [GNU_TIME, "--quiet", "-f", "%M", "-o", rss.name] + argv
@@ -106,7 +108,8 @@ def main():
     parser.add_argument("--n", default="50,1000",
                         help="comma list of tree sizes (processes)")
     parser.add_argument("--window", default="10s")
-    parser.add_argument("--modes", default="default,low-cost")
+    parser.add_argument("--modes", default="default,low-cost",
+                        help="comma-separated: default, low-cost, host-pids")
     parser.add_argument("--backend", default="procfs")
     args = parser.parse_args()
     if os.geteuid() != 0:

@@ -13,6 +13,7 @@
 #
 # --repeat         runs per observer (default 3).
 # --observers      labels to run, from: entrytrace entrytrace-procfs
+#                  entrytrace-procfs-host-pids entrytrace-procfs-no-rt
 #                  entrytrace-netlink entrytrace-ebpf ns-entrytrace
 #                  entrytrace-1ms forkstat execsnoop ps-loop ps-loop-10ms
 #                  (default: all of them).
@@ -39,7 +40,7 @@ build_dir=$repo/build-bench
 results=$repo/bench/results
 repeat=3
 workload_args=
-all_observers="entrytrace entrytrace-procfs entrytrace-netlink entrytrace-ebpf ns-entrytrace entrytrace-1ms forkstat execsnoop ps-loop ps-loop-10ms"
+all_observers="entrytrace entrytrace-procfs entrytrace-procfs-host-pids entrytrace-procfs-no-rt entrytrace-netlink entrytrace-ebpf ns-entrytrace entrytrace-1ms forkstat execsnoop ps-loop ps-loop-10ms"
 observers=$all_observers
 # Seconds an observer gets to write its output after SIGINT, because
 # entrytrace assembles its result only then.
@@ -143,6 +144,10 @@ observer_command() {
       echo "$entrytrace observe --pid {NSPID} --window 30s --output {OUT}/result.json" ;;
     entrytrace-procfs|entrytrace-netlink|entrytrace-ebpf)
       echo "$entrytrace observe --pid {NSPID} --window 30s --backend ${1#entrytrace-} --output {OUT}/result.json" ;;
+    entrytrace-procfs-host-pids)
+      echo "$entrytrace observe --pid {NSPID} --window 30s --backend procfs --host-pids --output {OUT}/result.json" ;;
+    entrytrace-procfs-no-rt)
+      echo "$entrytrace observe --pid {NSPID} --window 30s --backend procfs --no-realtime --output {OUT}/result.json" ;;
     ns-entrytrace)
       echo "$entrytrace observe --pid 1 --window 30s --output {OUT}/result.json" ;;
     entrytrace-1ms)
