@@ -464,11 +464,11 @@ std::string shown(const RunOutput& run) {
 
 // --- Decoy processes ---------------------------------------------------------
 
-// entrytrace with no target inside a PID namespace whose /proc is
-// still the host's (unshare without --mount-proc, a container with the
-// host's /proc bound in). Its own pid, as getpid() gives it, names another
-// process in that procfs (here kthreadd, pid 2), whose namespace becomes
-// the target: every host process is reported.
+// entrytrace with no target inside a PID namespace whose /proc is still the
+// host's (unshare without --mount-proc, a container with the host's /proc
+// bound in). getpid() there names another process of that procfs (kthreadd,
+// pid 2), so the own pid must come from <proc_root>/self, or the host would
+// become the target.
 TEST(Escape, SidecarWithHostProcWatchesOnlyItsOwnNamespace) {
   SKIP_UNLESS_ROOT();
   std::string tag = unique_tag("host-decoy");
@@ -491,11 +491,10 @@ TEST(Escape, SidecarWithHostProcWatchesOnlyItsOwnNamespace) {
   EXPECT_FALSE(graph_has_pid(run, getpid())) << shown(run);
 }
 
-// The decision for a nested PID namespace is cached by inode
-// number, and the kernel hands a freed number to the next namespace made
-// anywhere. The target makes a nested namespace that dies; a host process
-// then makes a namespace of its own, which gets the same inode and is taken
-// for the target's nested one.
+// The kernel hands a freed namespace inode to the next namespace made
+// anywhere. The target makes a nested namespace that dies, then a host
+// process makes one of its own: a decision cached by inode number alone
+// would take it for the target's nested namespace.
 TEST(Escape, ReusedNamespaceInodeIsNotTheNestedNamespace) {
   SKIP_UNLESS_ROOT();
   char dir_template[] = "/tmp/entrytrace-escape-ns-XXXXXX";
@@ -541,11 +540,10 @@ TEST(Escape, ReusedNamespaceInodeIsNotTheNestedNamespace) {
       << shown(run);
 }
 
-// A container id is matched against any component of a cgroup
-// path. An outsider that can make a cgroup named by the id (any user with a
-// delegated subtree, such as user@UID.service) becomes a process of the
-// container, and as the shallowest one it is picked as the representative:
-// the target turns into the host's PID namespace.
+// An outsider that can make a cgroup named by the container id (any user
+// with a delegated subtree, such as user@UID.service) must not become a
+// process of the container: as the shallowest one it would be picked as the
+// representative and turn the target into the host's PID namespace.
 TEST(Escape, CgroupNamedLikeTheContainerIsNotTheContainer) {
   SKIP_UNLESS_ROOT();
   std::string mount = cgroup2_mount();
@@ -585,7 +583,7 @@ TEST(Escape, CgroupNamedLikeTheContainerIsNotTheContainer) {
       << shown(run);
 }
 
-// Blocked. A decoy in the target's PID namespace, in a cgroup whose name
+// A decoy in the target's PID namespace, in a cgroup whose name
 // extends the target cgroup's name (docker-abc and docker-abcd).
 TEST(Escape, CgroupWhoseNameExtendsTheTargetsIsLeftOut) {
   SKIP_UNLESS_ROOT();
@@ -624,7 +622,7 @@ TEST(Escape, CgroupWhoseNameExtendsTheTargetsIsLeftOut) {
   EXPECT_FALSE(graph_has_argv0(run, tag)) << shown(run);
 }
 
-// Blocked. A process that joins the target's namespaces with nsenter: the
+// A process that joins the target's namespaces with nsenter: the
 // nsenter process stays in the host's PID namespace and is left out, its
 // child is in the target and reported.
 TEST(Escape, NsenterStaysOutItsChildIsIn) {
@@ -650,10 +648,9 @@ TEST(Escape, NsenterStaysOutItsChildIsIn) {
                                            << shown(run);
 }
 
-// A target at depth 0 (the host's PID namespace, named
-// by a host pid) lists kernel threads. The procfs engine leaves them out;
-// EventCapture's scan does not, so the eBPF result reports kthreadd (host
-// pid 2) and every kworker as processes of the workload.
+// A target at depth 0 (the host's PID namespace, named by a host pid) lists
+// kernel threads. No backend may report kthreadd or a kworker as a process
+// of the workload.
 TEST(Escape, HostWideTargetHasNoKernelThreads) {
   SKIP_UNLESS_ROOT();
   RunOutput run = run_program(entrytrace_argv(
@@ -664,10 +661,10 @@ TEST(Escape, HostWideTargetHasNoKernelThreads) {
 
 // --- Races on reused pids ----------------------------------------------------
 
-// Unprivileged, the target namespace is known by its seed pid
-// only. The target dies while entrytrace waits for its next tick, and the
-// pid 1 of another container gets the seed's host pid: it is taken for the
-// target with all its descendants.
+// Unprivileged, the target namespace is known by its seed process only. The
+// target dies while entrytrace waits for its next tick and the pid 1 of
+// another container gets the seed's host pid: matched by pid alone, it would
+// be taken for the target with all its descendants.
 TEST(Escape, UnprivilegedSeedPidReusedByAnotherContainer) {
   SKIP_UNLESS_ROOT();
   auto tree = std::make_unique<Tree>("while :; do sleep 0.2; done");
@@ -695,11 +692,9 @@ TEST(Escape, UnprivilegedSeedPidReusedByAnotherContainer) {
       << shown(run);
 }
 
-// Unprivileged, a new pid whose ns/pid is unreadable is a member
-// when its parent pid is a known member. A probed pid's parent is trusted
-// from the last reading without checking that it is still that process:
-// the member exits, another container's process takes its pid and forks,
-// and the child is adopted.
+// Unprivileged, a new pid whose ns/pid is unreadable is a member when its
+// parent is a member. The member exits, another container's process takes
+// its pid and forks: the child must not be adopted on the pid alone.
 TEST(Escape, UnprivilegedChildOfReusedParentPid) {
   SKIP_UNLESS_ROOT();
   Tree tree("sleep 30 & while :; do sleep 0.3; done");
@@ -748,11 +743,10 @@ TEST(Escape, UnprivilegedChildOfReusedParentPid) {
       << shown(run);
 }
 
-// The exec filename of a member that is gone is resolved
-// in the root of whatever process holds its pid when the event is handled.
-// The target's /tmp/rv-DIR/prog is a script; the host's is a link to a
-// decoy file, and the host process that takes the member's pid makes
-// entrytrace follow the host's link.
+// The exec filename of a member that is gone must not be resolved in the
+// root of whatever process holds its pid when the event is handled. The
+// target's /tmp/rv-DIR/prog is a script; the host's is a link to a decoy
+// file, and a host process takes the member's pid.
 TEST(Escape, ExecFilenameNotResolvedInAReusedPidsRoot) {
   SKIP_UNLESS_ROOT();
   Decoy secret("exe");
@@ -805,7 +799,7 @@ TEST(Escape, ExecFilenameNotResolvedInAReusedPidsRoot) {
 
 // --- Files of the target -----------------------------------------------------
 
-// Blocked. /etc/passwd of a chrooted target is a link that leads out of its
+// /etc/passwd of a chrooted target is a link that leads out of its
 // root in every way we found; each is tried with openat2 and with the
 // fallback resolver. A regular file is read, as a positive control.
 TEST(Escape, PasswdLinksStayInTheTargetRoot) {
@@ -851,10 +845,10 @@ TEST(Escape, PasswdLinksStayInTheTargetRoot) {
   EXPECT_NE(run.out.find("\"ctr-root\""), std::string::npos) << shown(run);
 }
 
-// /etc/passwd of the target is a block device node (mknod is in
-// Docker's default capability set; the device cgroup only stops the
-// container from opening it). entrytrace opens it with its own privileges
-// and reads the device: here a loop device over a host file.
+// /etc/passwd of the target is a block device node (mknod is in Docker's
+// default capability set; the device cgroup only stops the container from
+// opening it), here a loop device over a host file. entrytrace must not
+// open it with its own privileges.
 TEST(Escape, PasswdDeviceNodeIsNotRead) {
   SKIP_UNLESS_ROOT();
   std::string missing;
@@ -894,8 +888,8 @@ TEST(Escape, PasswdDeviceNodeIsNotRead) {
       << shown(run);
 }
 
-// /etc/passwd of the target is a FIFO: the open blocks forever,
-// and SIGTERM does not end entrytrace.
+// /etc/passwd of the target is a FIFO: a plain open would block forever,
+// and entrytrace must still end on SIGTERM.
 TEST(Escape, PasswdFifoDoesNotHang) {
   SKIP_UNLESS_ROOT();
   RootDir root;
@@ -914,11 +908,10 @@ TEST(Escape, PasswdFifoDoesNotHang) {
                      << shown(run);
 }
 
-// With --container-id in a shared PID namespace, pid 1 belongs to
-// another container, so user names are read through the representative's
-// host pid, by number, at the end of the window. It exits; a host process
-// that takes its pid, in a mount namespace with a decoy /etc/passwd,
-// supplies the names.
+// With --container-id in a shared PID namespace, pid 1 belongs to another
+// container, so user names are read through the representative at the end
+// of the window. It exits, and a host process that takes its pid, in a mount
+// namespace with a decoy /etc/passwd, must not supply the names.
 TEST(Escape, UserNamesNotReadThroughAReusedPid) {
   SKIP_UNLESS_ROOT();
   std::string mount = cgroup2_mount();
@@ -978,11 +971,11 @@ TEST(Escape, UserNamesNotReadThroughAReusedPid) {
 
 // --- Sockets -----------------------------------------------------------------
 
-// Unprivileged, a listening socket that no readable fd/ link
-// names is given to the member whose uid owns it, looked up in the
-// member's network namespace. A target that shares its network namespace
-// (the host's here; a pod's in Kubernetes) is credited with every listener
-// of that uid in it: here one of the test process, outside the target.
+// Unprivileged, a listening socket that no readable fd/ link names is given
+// to the member whose uid owns it. A target that shares its network
+// namespace (the host's here; a pod's in Kubernetes) must not be credited
+// with a listener of that uid held by a process outside it, here the test
+// process.
 TEST(Escape, UnprivilegedListenerOfAnotherProcessInTheSameNetns) {
   SKIP_UNLESS_ROOT();
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1015,7 +1008,7 @@ TEST(Escape, UnprivilegedListenerOfAnotherProcessInTheSameNetns) {
 
 // --- Output ------------------------------------------------------------------
 
-// Blocked. An executable whose name holds a newline, JSON and invalid UTF-8,
+// An executable whose name holds a newline, JSON and invalid UTF-8,
 // run with such argv words: the output stays valid JSON and names only the
 // target's process.
 TEST(Escape, HostileNamesKeepTheJsonIntact) {
