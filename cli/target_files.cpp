@@ -1,5 +1,8 @@
 #include "cli/target_files.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <memory>
 #include <optional>
 
@@ -28,13 +31,13 @@ bool same_process(const PidDirectory& dir, const Capture& capture,
   return stat && stat->start_ticks == node.process.start_ticks;
 }
 
-// The host pid of a process of a capture without host pids, found by its
-// pid in the target namespace.
+// The host's directory of a process of a capture without host pids, found
+// by its pid in the target namespace.
 // NOTE: a process in a PID namespace nested in the target is not found,
 // because its own namespace is not the target's.
-std::optional<int32_t> find_host_pid(const ProcReader& reader,
-                                     const Capture& capture,
-                                     const ExecNode& node) {
+std::optional<PidDirectory> find_process(const ProcReader& reader,
+                                         const Capture& capture,
+                                         const ExecNode& node) {
   auto pids = reader.list_pids();
   if (!pids) {
     return std::nullopt;
@@ -42,21 +45,22 @@ std::optional<int32_t> find_host_pid(const ProcReader& reader,
   for (const PidEntry& entry : *pids) {
     auto dir = reader.open_pid(entry.pid);
     if (dir && same_process(*dir, capture, node)) {
-      return entry.pid;
+      return std::move(*dir);
     }
   }
   return std::nullopt;
 }
 
-Result<std::unique_ptr<FileSource>> open_process_root(
-    const std::string& proc_root, int32_t host_pid) {
-  auto root =
-      RootDirectory::open(proc_root + "/" + std::to_string(host_pid) + "/root");
-  if (!root) {
-    return root.error();
+// Opens the root of the process that dir holds. A held /proc/<pid>
+// directory stays bound to its process, so once its identity is checked,
+// a pid reused later cannot lend another process's root.
+Result<std::unique_ptr<FileSource>> open_process_root(const PidDirectory& dir) {
+  UniqueFd root(::openat(dir.fd(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) {
+    return system_error("/proc/" + std::to_string(dir.pid()) + "/root", errno);
   }
   return std::unique_ptr<FileSource>(
-      std::make_unique<RootDirectory>(std::move(*root)));
+      std::make_unique<RootDirectory>(std::move(root)));
 }
 
 }  // namespace
@@ -67,16 +71,25 @@ void read_target_files(Capture& capture, const Catalogue& catalogue,
   auto open_root =
       [&](const ExecNode& node) -> Result<std::unique_ptr<FileSource>> {
     if (capture.target.host_pids_visible) {
-      return open_process_root(proc_root, node.process.host_pid);
+      auto dir = reader.open_pid(node.process.host_pid);
+      if (!dir) {
+        return dir.error();
+      }
+      auto stat = read_stat(*dir);
+      if (!stat || stat->start_ticks != node.process.start_ticks) {
+        return Error{"pid " + std::to_string(node.process.host_pid) +
+                     " no longer runs the process that was captured"};
+      }
+      return open_process_root(*dir);
     }
     // A procfs scoped to the target numbered the capture's processes.
-    std::optional<int32_t> host_pid = find_host_pid(reader, capture, node);
-    if (!host_pid) {
+    std::optional<PidDirectory> dir = find_process(reader, capture, node);
+    if (!dir) {
       return Error{"no process of " + proc_root + " is pid " +
                    std::to_string(node.ns_pid) +
                    " of the target's PID namespace"};
     }
-    return open_process_root(proc_root, *host_pid);
+    return open_process_root(*dir);
   };
   keep_supervisor_files(capture, catalogue, open_root, FileLimits{});
 }
