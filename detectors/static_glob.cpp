@@ -41,55 +41,62 @@ bool match_bracket(std::string_view pattern, size_t p, char c, size_t& next) {
 }
 
 // Matches pattern[p..] against text[t..], backtracking over "*".
+// Matches one character of text against the pattern element at p (a
+// literal, an escaped character, "?" or a bracket expression) and sets next
+// to the element after it. Every element but "*" takes exactly one
+// character.
+bool match_one(std::string_view pattern, size_t p, char c, size_t& next) {
+  if (pattern[p] == '?') {
+    next = p + 1;
+    return true;
+  }
+  if (pattern[p] == '[') {
+    size_t end = 0;
+    const bool matched = match_bracket(pattern, p, c, end);
+    if (end != std::string_view::npos) {
+      next = end;
+      return matched;
+    }
+  }
+  char literal = pattern[p];
+  if (literal == '\\' && p + 1 < pattern.size()) {
+    literal = pattern[++p];
+  }
+  next = p + 1;
+  return literal == c;
+}
+
+// Matches text from t against pattern from p. Because every element but
+// "*" takes one character, only the last "*" needs a restart point: a
+// mismatch lets it take one more character. This keeps the match at most
+// pattern length times text length steps, where retrying every "*" grows
+// exponentially with the number of stars.
 bool match_from(std::string_view pattern, size_t p, std::string_view text,
                 size_t t) {
-  while (p < pattern.size()) {
-    const char c = pattern[p];
-    if (c == '*') {
-      while (p < pattern.size() && pattern[p] == '*') {
-        ++p;
-      }
-      if (p == pattern.size()) {
-        return true;
-      }
-      for (size_t start = t; start <= text.size(); ++start) {
-        if (match_from(pattern, p, text, start)) {
-          return true;
-        }
-      }
-      return false;
+  size_t star_p = std::string_view::npos;
+  size_t star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star_p = ++p;
+      star_t = t;
+      continue;
     }
-    if (t >= text.size()) {
-      return false;
-    }
-    if (c == '?') {
-      ++p;
+    size_t next = 0;
+    if (p < pattern.size() && match_one(pattern, p, text[t], next)) {
+      p = next;
       ++t;
       continue;
     }
-    if (c == '[') {
-      size_t next = 0;
-      const bool matched = match_bracket(pattern, p, text[t], next);
-      if (next != std::string_view::npos) {
-        if (!matched) {
-          return false;
-        }
-        p = next;
-        ++t;
-        continue;
-      }
-    }
-    char literal = c;
-    if (c == '\\' && p + 1 < pattern.size()) {
-      literal = pattern[++p];
-    }
-    if (literal != text[t]) {
+    if (star_p == std::string_view::npos) {
       return false;
     }
-    ++p;
-    ++t;
+    p = star_p;
+    t = ++star_t;
   }
-  return t == text.size();
+  while (p < pattern.size() && pattern[p] == '*') {
+    ++p;
+  }
+  return p == pattern.size();
 }
 
 std::vector<std::string> split_components(std::string_view path) {
@@ -216,6 +223,10 @@ std::vector<std::string> expand_pathname(std::string_view pattern,
               {join_path(match.printed, name), join_path(match.path, name)});
         }
       }
+    }
+    if (next.size() > kMaxPathnameMatches) {
+      // Links to "." or ".." can multiply matches without end.
+      next.resize(kMaxPathnameMatches);
     }
     matches = std::move(next);
   }

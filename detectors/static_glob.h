@@ -4,6 +4,7 @@
 // character literal.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,11 +31,15 @@ std::string remove_prefix(std::string_view text, std::string_view pattern,
 std::string remove_suffix(std::string_view text, std::string_view pattern,
                           bool longest);
 
+// The most paths one pathname expansion keeps after each component.
+inline constexpr size_t kMaxPathnameMatches = 4096;
+
 // Pathname expansion of pattern inside files: each component with a
 // wildcard is matched against the sorted directory listing, and names that
 // start with "." match only a pattern that starts with ".". A relative
 // pattern is taken from cwd and the matches stay relative. Returns the
-// matches in order, or nothing when no path matches.
+// matches in order, at most kMaxPathnameMatches, or nothing when no path
+// matches.
 std::vector<std::string> expand_pathname(std::string_view pattern,
                                          std::string_view cwd,
                                          const FileSource& files);
