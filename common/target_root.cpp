@@ -1,8 +1,10 @@
 #include "common/target_root.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +15,13 @@
 
 namespace entrytrace {
 namespace {
+
+// procfs and sysfs mounted inside a target's root show kernel-wide state
+// (the kernel log, other namespaces' entries), so a link from a target file
+// into them must not make entrytrace read it.
+bool describes_the_host(__fsword_t type) {
+  return type == PROC_SUPER_MAGIC || type == SYSFS_MAGIC;
+}
 
 // Paths are resolved to an O_PATH descriptor, which never calls the open
 // method of a device driver and never waits for a FIFO writer. Only a
@@ -223,6 +232,16 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
   }
   if (!S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
     return Error{name + ": not a regular file or directory", EINVAL};
+  }
+  struct statfs filesystem {};
+  if (::fstatfs(located->get(), &filesystem) != 0) {
+    return system_error(name, errno);
+  }
+  if (describes_the_host(filesystem.f_type)) {
+    return Error{name +
+                     ": on procfs or sysfs, whose files describe the "
+                     "machine, not the target's image",
+                 EINVAL};
   }
   // Opening /proc/self/fd/N of an O_PATH descriptor opens the very inode
   // that was checked, whatever has been renamed or replaced since.

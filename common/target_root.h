@@ -29,7 +29,9 @@ inline constexpr int kOpenat2Attempts = 3;
 // Opens path below root_fd as if root_fd were "/", for reading, when it is
 // a regular file or a directory. The path is resolved to an O_PATH
 // descriptor first, so a device node, FIFO or socket is never opened: it
-// fails with EINVAL naming the path. The checked inode is then reopened
+// fails with EINVAL naming the path, as does a file on procfs or sysfs
+// (a link into the target's /proc would read machine-wide state such as
+// the kernel log). The checked inode is then reopened
 // read-only through /proc/self/fd/<n>. Other errors name path and errno:
 // those of open_path_in_root(), and ELOOP when the fallback finds the last
 // component replaced by a link after its walk.

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,6 +209,23 @@ TEST_P(TargetRoot, DirectoryOpensForReading) {
   ASSERT_EQ(::fstat(directory->get(), &info), 0);
   EXPECT_TRUE(S_ISDIR(info.st_mode));
   EXPECT_EQ(::fcntl(directory->get(), F_GETFL) & O_PATH, 0);
+}
+
+// A target's root that holds a procfs (its own /proc) and links a file of
+// its image into it: the kernel-wide file must not be read.
+TEST_P(TargetRoot, ProcfsFileIsNotRead) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "mounting procfs needs root";
+  }
+  fs::create_directories(root_ / "proc");
+  ASSERT_EQ(::mount("proc", (root_ / "proc").c_str(), "proc", 0, nullptr), 0)
+      << std::strerror(errno);
+  fs::create_symlink("/proc/version", root_ / "etc/version");
+
+  std::string text = open_and_read("/etc/version");
+  ::umount2((root_ / "proc").c_str(), MNT_DETACH);
+
+  EXPECT_EQ(text, "errno " + std::to_string(EINVAL));
 }
 
 INSTANTIATE_TEST_SUITE_P(Resolvers, TargetRoot, ::testing::Bool(),
