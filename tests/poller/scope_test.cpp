@@ -72,7 +72,8 @@ TEST(NamespaceScope, CachedNamespaceKeepsItsInode) {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "needs root to make PID namespaces";
   }
-  Command target_tree({"unshare", "--pid", "--fork", "sleep", "30"});
+  Command target_tree(
+      {"unshare", "--pid", "--fork", "--kill-child", "sleep", "30"});
   int target_init = wait_for_child(target_tree.pid());
   ASSERT_GT(target_init, 0) << "unshare did not start";
   Result<Target> target = resolve_target("/proc", target_init);
@@ -106,8 +107,8 @@ TEST(NamespaceScope, CachedNamespaceKeepsItsInode) {
   std::vector<std::unique_ptr<Command>> holders;
   for (int round = 0; round < 8; ++round) {
     SCOPED_TRACE("new namespace " + std::to_string(round));
-    holders.push_back(std::make_unique<Command>(
-        std::vector<const char*>{"unshare", "--pid", "--fork", "sleep", "30"}));
+    holders.push_back(std::make_unique<Command>(std::vector<const char*>{
+        "unshare", "--pid", "--fork", "--kill-child", "sleep", "30"}));
     int init = wait_for_child(holders.back()->pid());
     ASSERT_GT(init, 0) << "unshare did not start";
     EXPECT_NE(namespace_inode(init), nested_ns);
@@ -120,7 +121,7 @@ TEST(NamespaceScope, SeedWithOtherStartTimeIsNotAMember) {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "needs root to make a PID namespace";
   }
-  Command tree({"unshare", "--pid", "--fork", "sleep", "30"});
+  Command tree({"unshare", "--pid", "--fork", "--kill-child", "sleep", "30"});
   int init = wait_for_child(tree.pid());
   ASSERT_GT(init, 0) << "unshare did not start";
   Result<PidDirectory> dir = ProcReader("/proc").open_pid(init);
