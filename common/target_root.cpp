@@ -71,7 +71,7 @@ Result<std::string> read_link_at(int fd) {
 
 namespace {
 
-// Where a walk below a root ended: the directories it entered, each with the
+// The end of a walk below a root: the directories it entered, each with the
 // name that led into it, and the last component when that is not a
 // directory reached by the walk itself.
 struct Walk {
@@ -221,6 +221,7 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
   if (!located) {
     return located.error();
   }
+
   struct stat info {};
   if (::fstat(located->get(), &info) != 0) {
     return system_error(name, errno);
@@ -233,6 +234,7 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
   if (!S_ISREG(info.st_mode) && !S_ISDIR(info.st_mode)) {
     return Error{name + ": not a regular file or directory", EINVAL};
   }
+
   struct statfs filesystem {};
   if (::fstatfs(located->get(), &filesystem) != 0) {
     return system_error(name, errno);
@@ -243,6 +245,7 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path) {
                      "machine, not the target's image",
                  EINVAL};
   }
+
   // Opening /proc/self/fd/N of an O_PATH descriptor opens the very inode
   // that was checked, whatever has been renamed or replaced since.
   std::string reopen = "/proc/self/fd/" + std::to_string(located->get());

@@ -40,7 +40,6 @@ bool match_bracket(std::string_view pattern, size_t p, char c, size_t& next) {
   return matched != negate;
 }
 
-// Matches pattern[p..] against text[t..], backtracking over "*".
 // Matches one character of text against the pattern element at p (a
 // literal, an escaped character, "?" or a bracket expression) and sets next
 // to the element after it. Every element but "*" takes exactly one
