@@ -1,10 +1,10 @@
 #include "detectors/supervisor_config.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cctype>
 #include <optional>
+
+#include "detectors/static_glob.h"
 
 namespace entrytrace {
 namespace {
@@ -349,10 +349,15 @@ std::string parent_directory(std::string_view path) {
   return std::string(path.substr(0, slash));
 }
 
+// A leading "." is matched only by a "." in the pattern, as FNM_PERIOD
+// does. The matcher is glob_match(), whose cost stays at pattern length
+// times name length for a pattern taken from the target's configuration.
 bool glob_component_matches(std::string_view pattern, std::string_view name) {
-  const std::string pattern_text(pattern);
-  const std::string name_text(name);
-  return ::fnmatch(pattern_text.c_str(), name_text.c_str(), FNM_PERIOD) == 0;
+  if (!name.empty() && name.front() == '.' &&
+      (pattern.empty() || pattern.front() != '.')) {
+    return false;
+  }
+  return glob_match(pattern, name);
 }
 
 std::string first_line(std::string_view text) {
