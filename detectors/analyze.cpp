@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
+#include "common/phrases.h"
 #include "detectors/supervisor_report.h"
 #include "graph/exec_graph.h"
 #include "graph/scoring.h"
 
 namespace entrytrace {
 namespace {
-
-// "1 process", "3 processes".
-std::string count_of(size_t count, const char* singular, const char* plural) {
-  return std::to_string(count) + " " + (count == 1 ? singular : plural);
-}
 
 // Everything one analysis works on.
 struct Context {
@@ -36,17 +32,6 @@ std::string display_path(const ExecNode& node) {
     return node.argv.front();
   }
   return node.comm;
-}
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& word : words) {
-    if (!out.empty()) {
-      out += ' ';
-    }
-    out += word;
-  }
-  return out;
 }
 
 ResultNode to_result_node(const ExecNode& node) {
@@ -150,7 +135,7 @@ std::vector<std::string> collapse_wrappers(const Context& ctx, size_t node,
     }
     if (exec_predecessor) {
       evidence.push_back("exec chain: " + pid_text(image) + " ran " +
-                         display_path(image) + " (" + joined(image.argv) +
+                         display_path(image) + " (" + join_words(image.argv) +
                          ") before exec'ing toward " + into);
       continue;
     }
@@ -188,9 +173,10 @@ void add_listening_evidence(const Context& ctx, size_t node,
     }
   }
   if (workers > 0) {
-    evidence.push_back(pid_text(image) + " has " +
-                       count_of(workers, "worker process", "worker processes") +
-                       " forked from it, reported as its children");
+    evidence.push_back(
+        pid_text(image) + " has " +
+        count_phrase(workers, "worker process", "worker processes") +
+        " forked from it, reported as its children");
   }
 }
 
@@ -303,9 +289,9 @@ std::vector<std::string> summary_evidence(const Context& ctx) {
       ++exec_edges;
     }
   }
-  return {"observed " + count_of(processes, "process", "processes") + ", " +
-          count_of(ctx.graph.nodes().size(), "image", "images") + ", " +
-          count_of(exec_edges, "exec", "execs") + " in " +
+  return {"observed " + count_phrase(processes, "process", "processes") + ", " +
+          count_phrase(ctx.graph.nodes().size(), "image", "images") + ", " +
+          count_phrase(exec_edges, "exec", "execs") + " in " +
           std::to_string(window_end_us(ctx.capture) / 1000) + " ms"};
 }
 
@@ -341,7 +327,7 @@ EntryTraceResult analyze(const Capture& capture, const Catalogue& catalogue,
     result.terminals.push_back(make_terminal(ctx, scores.ranked[i], collapsed));
     if (i == 0 && !collapsed.empty()) {
       result.evidence.push_back("collapsed into the top terminal: " +
-                                joined(collapsed));
+                                join_words(collapsed));
     }
   }
   result.evidence.insert(result.evidence.end(), supervisors.evidence.begin(),

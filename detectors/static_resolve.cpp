@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 
+#include "common/phrases.h"
 #include "detectors/static_shell.h"
 
 namespace entrytrace {
@@ -18,19 +19,6 @@ constexpr size_t kHeadBytes = 256;
 constexpr size_t kMaxScriptBytes = 1 << 20;
 // Short-lived children kept as nodes; more are only counted.
 constexpr size_t kMaxShortLivedNodes = 64;
-
-std::string basename_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string text;
-  for (const std::string& word : words) {
-    text += (text.empty() ? "" : " ") + word;
-  }
-  return text;
-}
 
 std::string user_text(const ResolvedUser& user) {
   return "uid " + std::to_string(user.uid) +
@@ -213,7 +201,7 @@ class Resolver {
       const StaticNode& script = plan_.nodes[*it];
       candidate.evidence.push_back(
           "exec chain: pid " + std::to_string(script.pid) + " ran " +
-          script.path.value_or("?") + " (" + joined(script.argv) +
+          script.path.value_or("?") + " (" + join_words(script.argv) +
           ") before exec'ing toward " + into);
     }
     candidate.evidence.insert(candidate.evidence.end(),
@@ -272,7 +260,7 @@ class Resolver {
         return std::nullopt;
       }
       process.evidence.push_back(*path + " starts with #!" +
-                                 joined(interpreter));
+                                 join_words(interpreter));
       interpreter.push_back(*path);
       interpreter.insert(interpreter.end(), argv.begin() + 1, argv.end());
       argv = std::move(interpreter);
@@ -360,7 +348,7 @@ class Resolver {
 
   void add_short_lived(const Process& shell, size_t shell_node,
                        const ShellChild& child) {
-    shell_evidence_.push_back(child.where + ": ran " + joined(child.argv) +
+    shell_evidence_.push_back(child.where + ": ran " + join_words(child.argv) +
                               " as a short-lived child, not a candidate");
     if (short_lived_nodes_ >= kMaxShortLivedNodes) {
       ++skipped_children_;
@@ -415,7 +403,7 @@ class Resolver {
     start.uid = process.user.uid;
     start.gid = process.user.gid;
     start.user_name = process.user.name;
-    start.bash = basename_of(shell_path).find("bash") != std::string::npos;
+    start.bash = base_name(shell_path).find("bash") != std::string::npos;
     if (invocation.kind == ShellInvocation::Kind::kCommandString) {
       start.script = invocation.script;
     } else {
@@ -449,7 +437,7 @@ class Resolver {
         job.argv = child.argv;
         job.environment = outcome.environment;
         job.confidence = kStaticBackground;
-        job.evidence = {child.where + ": started " + joined(child.argv) +
+        job.evidence = {child.where + ": started " + join_words(child.argv) +
                         " in the background"};
         background_.push_back(std::move(job));
       } else if (!(foreground_end && *outcome.last_foreground == i)) {
@@ -480,7 +468,7 @@ class Resolver {
     }
     if (outcome.end == ShellEnd::kExec) {
       process.evidence.push_back(outcome.where + ": exec " +
-                                 joined(outcome.argv));
+                                 join_words(outcome.argv));
       process.exec_chain.push_back(node);
       process.argv = outcome.argv;
       process.environment = outcome.environment;
@@ -502,7 +490,7 @@ class Resolver {
     const ShellChild& last = outcome.children[*outcome.last_foreground];
     if (last.unknown) {
       process.evidence.push_back(last.where + ": an argument of " +
-                                 joined(last.argv) + " depends on " +
+                                 join_words(last.argv) + " depends on " +
                                  *last.unknown);
       process.confidence = std::min(process.confidence, kStaticStopped);
     }
@@ -514,14 +502,14 @@ class Resolver {
     } else {
       process.evidence.push_back(
           *image.path + " (pid " + std::to_string(process.pid) +
-          ") stays as the parent of " + joined(last.argv) +
+          ") stays as the parent of " + join_words(last.argv) +
           ", which it runs in the foreground at " + last.where);
       if (process.pid == 1) {
         plan_.diagnostics.push_back("pid 1 is a shell (" + *image.path +
                                     ") that does not forward SIGTERM to its "
                                     "children");
       }
-      process.collapsed.emplace_back(basename_of(*image.path), process.pid);
+      process.collapsed.emplace_back(base_name(*image.path), process.pid);
       process = spawn(process, node);
       process.confidence *= kStaticForegroundFactor;
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/phrases.h"
 #include "detectors/static_resolve.h"
 
 namespace entrytrace {
@@ -13,19 +14,6 @@ namespace {
 constexpr size_t kMaxModuleConfigBytes = 64 * 1024;
 // The length of a comm, without the terminating NUL (TASK_COMM_LEN - 1).
 constexpr size_t kCommLength = 15;
-
-std::string basename_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string text;
-  for (const std::string& word : words) {
-    text += (text.empty() ? "" : " ") + word;
-  }
-  return text;
-}
 
 std::string confidence_text(double confidence) {
   char text[16];
@@ -55,9 +43,9 @@ ResultNode to_result_node(const StaticPlan& plan, const StaticNode& node) {
   out.ppid = parent_pid(plan, node);
   out.exe = node.path;
   out.argv = node.argv;
-  out.comm = basename_of(
-                 node.path.value_or(node.argv.empty() ? "" : node.argv.front()))
-                 .substr(0, kCommLength);
+  out.comm =
+      base_name(node.path.value_or(node.argv.empty() ? "" : node.argv.front()))
+          .substr(0, kCommLength);
   out.uid = node.uid;
   out.euid = node.uid;
   out.exec_index = node.exec_index;
@@ -196,7 +184,7 @@ bool same_executable(const Terminal& live, const Terminal& predicted) {
     return *live.path == *predicted.path;
   }
   return !live.argv.empty() &&
-         basename_of(live.argv.front()) == basename_of(*predicted.path);
+         base_name(live.argv.front()) == base_name(*predicted.path);
 }
 
 // The ancestor of the live terminal whose exe is the static terminal's
@@ -228,7 +216,7 @@ std::optional<std::string> supervisor_above(const EntryTraceResult& live,
 }
 
 std::string describe(const Terminal& terminal) {
-  return terminal.path.value_or("?") + " (" + joined(terminal.argv) + ")";
+  return terminal.path.value_or("?") + " (" + join_words(terminal.argv) + ")";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 
+#include "common/phrases.h"
 #include "detectors/supervisor_config.h"
 #include "detectors/supervisor_files.h"
 #include "detectors/supervisor_sources.h"
@@ -16,28 +17,13 @@ bool running(const ExecNode& node) {
   return !node.ended_us.has_value();
 }
 
-std::string basename_of(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path
-                                                     : path.substr(slash + 1));
-}
-
-std::string joined(const std::vector<std::string>& words,
-                   std::string_view separator = " ") {
-  std::string out;
-  for (const std::string& word : words) {
-    out += (out.empty() ? "" : std::string(separator)) + word;
-  }
-  return out;
-}
-
 std::string pid_text(const ExecNode& node) {
   return "pid " + std::to_string(node.ns_pid);
 }
 
 // "pid 3 (/bin/sh /etc/rc.d/20-syslog.sh)": the pid and the command line.
 std::string describe_command(const ExecNode& node) {
-  return pid_text(node) + " (" + joined(node.argv) + ")";
+  return pid_text(node) + " (" + join_words(node.argv) + ")";
 }
 
 // "pid 9 (/usr/sbin/nginx)": the pid and the program's path (exe, else
@@ -91,7 +77,7 @@ int match_score(const ServiceDefinition& service, const ExecGraph& graph,
     return 0;
   }
   const std::string& program = service.command.front();
-  const std::string name = basename_of(program);
+  const std::string name = base_name(program);
   int best = 0;
   for (size_t image : process.images) {
     const ExecNode& node = graph.nodes()[image];
@@ -110,7 +96,7 @@ int match_score(const ServiceDefinition& service, const ExecGraph& graph,
     if (node.exe_known && node.exe == program) {
       best = std::max(best, 50);
     }
-    if (node.exe_known && basename_of(node.exe) == name) {
+    if (node.exe_known && base_name(node.exe) == name) {
       best = std::max(best, 40);
     }
     if (argv.size() == 1 && argv.front().find(name) != std::string::npos) {
@@ -220,7 +206,7 @@ class Reporter {
                           const SupervisorConfig& config) {
     std::string reads = supervisor_text(site.node) + " reads " + config.path;
     if (!config.included.empty()) {
-      reads += " and includes " + joined(config.included, ", ");
+      reads += " and includes " + join_words(config.included, ", ");
     }
     out_.evidence.push_back(reads);
 
@@ -255,7 +241,7 @@ class Reporter {
     report_unmatched(site.node, processes, matched);
     out_.terminal_evidence[site.node].push_back(
         "supervises " + std::to_string(config.services.size()) +
-        " program(s) from " + config.path + ": " + joined(summary, ", "));
+        " program(s) from " + config.path + ": " + join_words(summary, ", "));
   }
 
   // Running children that no program claimed.
@@ -283,7 +269,7 @@ class Reporter {
     out_.evidence.push_back(
         supervisor_text(site.node) + " scans " + config.path + ": " +
         std::to_string(config.services.size()) + " service(s)" +
-        (names.empty() ? "" : " (" + joined(names, ", ") + ")"));
+        (names.empty() ? "" : " (" + join_words(names, ", ") + ")"));
     std::vector<std::string> summary;
     for (const ServiceDefinition& service : config.services) {
       auto runsv = service_supervisor(site.node, service.name);
@@ -292,7 +278,7 @@ class Reporter {
     }
     out_.terminal_evidence[site.node].push_back(
         "supervises " + std::to_string(config.services.size()) +
-        " service(s) in " + config.path + ": " + joined(summary, ", "));
+        " service(s) in " + config.path + ": " + join_words(summary, ", "));
   }
 
   void report_runit_services(size_t site, size_t runsv,
@@ -357,7 +343,7 @@ class Reporter {
                               " did not start its " + layout.run + " script" +
                               (service.command.empty()
                                    ? ""
-                                   : " (" + joined(service.command) + ")") +
+                                   : " (" + join_words(service.command) + ")") +
                               state);
     } else {
       out_.evidence.push_back(label + " is not running under " +
@@ -463,7 +449,7 @@ class Reporter {
     const std::string sentence =
         "background daemon: " + describe_command(node(*started_by)) +
         " started it and exited, and it is not a service of " +
-        joined(supervisors, " or ");
+        join_words(supervisors, " or ");
     out_.evidence.push_back(describe(node(i)) + " is a " + sentence);
     out_.terminal_evidence[i].push_back(sentence);
   }
@@ -479,18 +465,18 @@ class Reporter {
     unique(daemons);
     std::vector<std::string> kinds;
     if (!supervisors.empty()) {
-      kinds.push_back("a supervisor (" + joined(supervisors, ", ") + ")");
+      kinds.push_back("a supervisor (" + join_words(supervisors, ", ") + ")");
     }
     if (!inits.empty()) {
-      kinds.push_back("the init that started one (" + joined(inits, ", ") +
+      kinds.push_back("the init that started one (" + join_words(inits, ", ") +
                       ")");
     }
     if (!daemons.empty()) {
-      kinds.push_back("a system daemon (" + joined(daemons, ", ") + ")");
+      kinds.push_back("a system daemon (" + join_words(daemons, ", ") + ")");
     }
     out_.evidence.push_back(
         "no application workload: every running candidate is " +
-        joined(kinds, ", or "));
+        join_words(kinds, ", or "));
     out_.no_application = true;
   }
 

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/phrases.h"
 #include "common/target_root.h"
 #include "common/unique_fd.h"
 #include "poller/pid_counter.h"
@@ -49,11 +50,6 @@ uint64_t boot_ticks_now(uint64_t per_second) {
   clock_gettime(CLOCK_BOOTTIME, &now);
   return static_cast<uint64_t>(now.tv_sec) * per_second +
          static_cast<uint64_t>(now.tv_nsec) * per_second / 1'000'000'000;
-}
-
-std::string count_phrase(size_t count, const char* singular,
-                         const char* plural) {
-  return std::to_string(count) + " " + (count == 1 ? singular : plural);
 }
 
 bool same_image(const ProcessImage& a, const ProcessImage& b) {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/phrases.h"
 #include "poller/pid_counter.h"
 
 namespace entrytrace {
@@ -44,11 +45,6 @@ bool probe_differs(const ImageProbe& probe, const ProcessSnapshot& latest) {
          settled_stack(probe.stat.start_stack) != latest.image.start_stack ||
          probe.stat.comm != latest.image.comm ||
          probe.argv != latest.image.argv;
-}
-
-std::string count_phrase(size_t count, const char* singular,
-                         const char* plural) {
-  return std::to_string(count) + " " + (count == 1 ? singular : plural);
 }
 
 }  // namespace
