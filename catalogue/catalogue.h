@@ -91,7 +91,7 @@ struct WrapperMatch {
   std::optional<std::string> user;
 };
 
-// How a supervisor's configuration is laid out. The parsers of each format
+// The layout of a supervisor's configuration. The parsers of each format
 // are in detectors/, and the catalogue contains the paths and names they
 // use.
 enum class SupervisorFormat {

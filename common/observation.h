@@ -139,8 +139,8 @@ struct TargetInfo {
   bool host_pids_visible = true;
 };
 
-// One answer of the target's file system to a detector, kept in the
-// capture so that a replay gives the detectors the same answers.
+// One result of a detector's read of the target's file system, kept in the
+// capture so that a replay gives the detectors the same results.
 struct TargetFile {
   enum class Kind { kFile, kDirectory, kError };
   Kind kind = Kind::kError;

@@ -39,7 +39,7 @@ struct ImageConfig {
 // type.
 Result<ImageConfig> parse_image_config(std::string_view json);
 
-// What the run command changes, as "docker run --entrypoint E IMAGE ARGS".
+// The changes of the run command, as "docker run --entrypoint E IMAGE ARGS".
 struct CommandOverrides {
   // Set, possibly to an empty list, when the entrypoint is overridden.
   std::optional<std::vector<std::string>> entrypoint;
@@ -49,7 +49,7 @@ struct CommandOverrides {
 
 struct MergedCommand {
   std::vector<std::string> argv;
-  // How argv was built, as a sentence for the evidence.
+  // A sentence for the evidence on how argv was built.
   std::string explanation;
 };
 

@@ -16,7 +16,7 @@
 //
 // A value that depends on something unknown (the output of another
 // command, a read from stdin) is carried as unknown. The interpreter stops
-// with ShellEnd::kGaveUp and says where when such a value decides the flow
+// with ShellEnd::kGaveUp and records where when such a value decides the flow
 // or names the command that is finally run. A branch on an unknown
 // condition is skipped instead when no branch can change the flow (no
 // exec, exit, assignment, source, background job or function call).
@@ -55,7 +55,7 @@ struct ShellStart {
 // A command the script runs as a child process.
 struct ShellChild {
   std::vector<std::string> argv;
-  // Why an argument is not known, when one is not ("output of
+  // The reason an argument is not known, when one is not ("output of
   // $(hostname)"); those arguments appear as "?" in argv.
   std::optional<std::string> unknown;
   // "line 14 of /docker-entrypoint.sh".

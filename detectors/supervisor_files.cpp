@@ -14,11 +14,11 @@ Error recorded_error(const TargetFile& file) {
   return Error{file.error, file.error_number};
 }
 
-// The answers of both sources, from one recorded TargetFile (nullptr when
+// The entries of both sources, from one recorded TargetFile (nullptr when
 // the path was not kept).
 
-Result<std::string> read_answer(const TargetFile* file, const std::string& path,
-                                size_t max_bytes) {
+Result<std::string> read_entry(const TargetFile* file, const std::string& path,
+                               size_t max_bytes) {
   if (file == nullptr) {
     return not_kept(path);
   }
@@ -33,8 +33,8 @@ Result<std::string> read_answer(const TargetFile* file, const std::string& path,
   return recorded_error(*file);
 }
 
-Result<std::vector<std::string>> list_answer(const TargetFile* file,
-                                             const std::string& path) {
+Result<std::vector<std::string>> list_entry(const TargetFile* file,
+                                            const std::string& path) {
   if (file == nullptr) {
     return not_kept(path);
   }
@@ -49,7 +49,7 @@ Result<std::vector<std::string>> list_answer(const TargetFile* file,
   return recorded_error(*file);
 }
 
-Result<FileInfo> info_answer(const TargetFile* file, const std::string& path) {
+Result<FileInfo> info_entry(const TargetFile* file, const std::string& path) {
   if (file == nullptr) {
     return not_kept(path);
   }
@@ -85,41 +85,41 @@ const TargetFile* CapturedFiles::find(std::string_view path) const {
 
 Result<std::string> CapturedFiles::read(std::string_view path,
                                         size_t max_bytes) const {
-  return read_answer(find(path), std::string(path), max_bytes);
+  return read_entry(find(path), std::string(path), max_bytes);
 }
 
 Result<std::vector<std::string>> CapturedFiles::list(
     std::string_view path) const {
-  return list_answer(find(path), std::string(path));
+  return list_entry(find(path), std::string(path));
 }
 
 Result<FileInfo> CapturedFiles::info(std::string_view path) const {
-  return info_answer(find(path), std::string(path));
+  return info_entry(find(path), std::string(path));
 }
 
 Result<std::string> RecordingFiles::read(std::string_view path,
                                          size_t max_bytes) const {
   const std::string name(path);
-  return read_answer(answer(name), name, max_bytes);
+  return read_entry(entry(name), name, max_bytes);
 }
 
 Result<std::vector<std::string>> RecordingFiles::list(
     std::string_view path) const {
   const std::string name(path);
-  return list_answer(answer(name), name);
+  return list_entry(entry(name), name);
 }
 
 Result<FileInfo> RecordingFiles::info(std::string_view path) const {
   const std::string name(path);
-  return info_answer(answer(name), name);
+  return info_entry(entry(name), name);
 }
 
-const TargetFile* RecordingFiles::answer(const std::string& path) const {
+const TargetFile* RecordingFiles::entry(const std::string& path) const {
   auto found = files_.find(path);
   if (found != files_.end()) {
     return &found->second;
   }
-  if (files_.size() >= limits_.max_answers) {
+  if (files_.size() >= limits_.max_entries) {
     limit_reached_ = true;
     return nullptr;
   }
@@ -140,8 +140,8 @@ const TargetFile* RecordingFiles::answer(const std::string& path) const {
 }
 
 TargetFile RecordingFiles::fetch_file(const std::string& path) const {
-  // One byte past the limit tells a file of exactly the limit from a longer
-  // one.
+  // One byte past the limit distinguishes a file of exactly the limit from a
+  // longer one.
   Result<std::string> content = source_.read(path, limits_.max_file_bytes + 1);
   if (!content) {
     return error_file(content.error());

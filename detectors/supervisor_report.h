@@ -22,7 +22,7 @@ struct SupervisorAnalysis {
   std::vector<std::string> evidence;
   // Sentences for the terminal of a node, by node index.
   std::map<size_t, std::vector<std::string>> terminal_evidence;
-  // What could not be read or parsed of a configuration.
+  // The parts of a configuration that could not be read or parsed.
   std::vector<std::string> diagnostics;
   // Set when every running candidate is a supervisor, the init that
   // started one or a system daemon.

@@ -567,7 +567,7 @@ void keep_supervisor_files(Capture& capture, const Catalogue& catalogue,
     if (files.limit_reached()) {
       capture.diagnostics.push_back(
           name + ": configuration read in part: the capture keeps at most " +
-          std::to_string(limits.max_answers) + " target files");
+          std::to_string(limits.max_entries) + " target files");
     }
   }
 }

@@ -100,13 +100,13 @@ using RootOpener =
     std::function<Result<std::unique_ptr<FileSource>>(const ExecNode&)>;
 
 // Reads the configuration of every supervisor site of the capture through
-// the root that open_root gives for it, and keeps every answer in
+// the root that open_root gives for it, and keeps every entry in
 // capture.files within limits; the byte limit holds for all sites
-// together. A root that cannot be opened and a reached answer limit become
+// together. A root that cannot be opened and a reached entry limit become
 // capture diagnostics.
 // NOTE: files are keyed by path alone, so two supervisors with different
 // root directories (nested containers) that read the same path share the
-// first answer.
+// first entry.
 void keep_supervisor_files(Capture& capture, const Catalogue& catalogue,
                            const RootOpener& open_root,
                            const FileLimits& limits);

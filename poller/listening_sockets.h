@@ -49,12 +49,12 @@ class ListeningSocketScanner {
 
   // Returns the sockets of scan_owners() that a member of the target can be
   // credited with by uid alone: those whose owner uid no process outside the
-  // target shares in that network namespace. is_member tells the target's
-  // processes by pid. Every other process listed in the proc root counts as
-  // an outsider when its net/tcp is the member's (same network namespace)
-  // and its real or effective uid is the owner uid, except the capturing
-  // process and the launcher (the non-member parent of the member's oldest
-  // member ancestor, such as unshare(1), which stays in the network
+  // target shares in that network namespace. is_member returns true for the
+  // target's processes by pid. Every other process listed in the proc root
+  // counts as an outsider when its net/tcp is the member's (same network
+  // namespace) and its real or effective uid is the owner uid, except the
+  // capturing process and the launcher (the non-member parent of the member's
+  // oldest member ancestor, such as unshare(1), which stays in the network
   // namespace it made). An outsider whose namespace or uids cannot be read
   // counts for every uid. The left-out sockets are counted in
   // shared_namespace_sockets().
@@ -72,7 +72,8 @@ class ListeningSocketScanner {
   // Table rows that could not be parsed, over all rounds.
   int invalid_rows() const { return invalid_rows_; }
 
- private:
+  // The fields of a process of the proc root that scan_owners_in_target()
+  // needs.
   // What scan_owners_in_target() needs of each process of the proc root.
   struct ProcessNetInfo {
     int32_t ppid = 0;

@@ -636,7 +636,7 @@ void EventCapture::read_user_names(bool final_read) {
                          ESRCH});
   if (!passwd) {
     // Keep the names read earlier when the target is gone by the end, and
-    // say so when the read failed for another reason.
+    // add a diagnostic when the read failed for another reason.
     if (!final_read || user_names_.empty()) {
       passwd_error_ = passwd.error().message;
     } else if (!is_vanished(passwd.error())) {
@@ -1046,7 +1046,7 @@ Result<Capture> NetlinkBackend::capture(const Target& target,
 bool in_initial_pid_namespace() {
   struct stat own {};
   if (::stat("/proc/self/ns/pid", &own) != 0) {
-    // Without a readable /proc/self the namespace cannot be told, and a
+    // Without a readable /proc/self the namespace cannot be determined, and a
     // process of the initial namespace is listed in every procfs.
     return false;
   }

@@ -44,7 +44,7 @@ inline constexpr const char* kForceSetnsEnv = "ENTRYTRACE_FORCE_SETNS";
 // kernels before 5.8.
 inline constexpr const char* kForceNoPidfdEnv = "ENTRYTRACE_FORCE_NO_PIDFD";
 
-// How a scoped procfs was given the target's PID namespace.
+// The way a scoped procfs was given the target's PID namespace.
 enum class NamespaceJoin {
   // kHost: no namespace was joined.
   kNone,
@@ -63,12 +63,12 @@ struct ScopedProc {
   ProcSource source = ProcSource::kHost;
   // The root directory of the procfs.
   UniqueFd root;
-  // Why each stronger source failed, such as
+  // The reasons each stronger source failed, such as
   // "fsmount failed: fsopen: Operation not permitted". Empty when the first
   // source tried worked.
   std::vector<std::string> fallbacks;
   NamespaceJoin join = NamespaceJoin::kNone;
-  // Why each stronger join was not used, such as
+  // The reasons the stronger joins were not used, such as
   // "procfs pidns option: Invalid argument" or
   // "ENTRYTRACE_FORCE_NO_PIDFD=1". Empty for kPidnsOption.
   std::vector<std::string> join_notes;

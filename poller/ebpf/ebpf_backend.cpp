@@ -353,7 +353,7 @@ void EbpfBackend::fill_exe_from_event(const std::string& filename,
   const ProcReader& reader = current_->reader();
   Result<std::string> resolved =
       resolve_exec_filename(reader, snapshot.id, filename, extras.cwd);
-  // The parent's root stands in only for a tracked member that still holds
+  // The parent's root is used only for a tracked member that still has
   // its pid: a parent outside the target has a root of its own.
   std::optional<ProcessId> parent = current_->live_member(snapshot.host_ppid);
   if (!resolved && !extras.stale && parent) {
@@ -512,7 +512,7 @@ Result<Capture> EbpfBackend::capture(const Target& target,
         "events name pids of that namespace, and this process runs in a "
         "nested one"};
   }
-  // The kernel-side filter knows PID namespaces only. EventCapture applies
+  // The kernel-side filter checks PID namespaces only. EventCapture applies
   // a cgroup filter and leaves entrytrace out when it first reads a process
   // from /proc, and leaves out the children of what it left out.
   counters_ = Counters{};

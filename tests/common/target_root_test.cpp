@@ -166,7 +166,7 @@ TEST_P(TargetRoot, FifoIsRejectedWithoutBlocking) {
 
 // A device node in the target is an address of a host device, and opening
 // one can have side effects of its own (a tape rewinds, a modem hangs up).
-// The node here has /dev/null's numbers; the inotify watch on it sees any
+// The node here has /dev/null's numbers; the inotify watch on it reports any
 // open, which an O_PATH descriptor does not count as.
 TEST_P(TargetRoot, DeviceNodeIsNotOpened) {
   struct stat null_device {};
@@ -211,7 +211,7 @@ TEST_P(TargetRoot, DirectoryOpensForReading) {
   EXPECT_EQ(::fcntl(directory->get(), F_GETFL) & O_PATH, 0);
 }
 
-// A target's root that holds a procfs (its own /proc) and links a file of
+// A target's root that contains a procfs (its own /proc) and links a file of
 // its image into it: the kernel-wide file must not be read.
 TEST_P(TargetRoot, ProcfsFileIsNotRead) {
   if (geteuid() != 0) {

@@ -316,7 +316,7 @@ TEST(Glob, Match) {
 
 // A pattern with many stars that fails only at its last character: retrying
 // every star would take about length^stars steps, so this checks that the
-// match gives the right answer at all within the test's time.
+// match gives the right result at all within the test's time.
 TEST(Glob, ManyStarsMatchWithoutBlowUp) {
   const std::string text(117, 'a');
   std::string pattern;

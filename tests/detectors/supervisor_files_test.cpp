@@ -1,5 +1,5 @@
 // Recording target files during a live capture and replaying them: the
-// replay must give the detectors the answers the live read gave, errors
+// replay must give the detectors the entries the live read gave, errors
 // and limits included, also after a round trip through the capture's JSON.
 #include "detectors/supervisor_files.h"
 
@@ -25,25 +25,25 @@ RecordedFiles target_tree() {
   return files;
 }
 
-// Every kind of answer, read the same way through both sources.
+// Every kind of entry, read the same way through both sources.
 void read_everything(const FileSource& files,
-                     std::vector<std::string>& answers) {
+                     std::vector<std::string>& entries) {
   auto text = files.read("/etc/supervisor/supervisord.conf", 100);
-  answers.push_back(text ? *text : text.error().message);
+  entries.push_back(text ? *text : text.error().message);
   auto names = files.list("/etc/service");
-  answers.push_back(names ? std::to_string(names->size()) + " entries"
+  entries.push_back(names ? std::to_string(names->size()) + " entries"
                           : names.error().message);
   auto missing = files.read("/etc/supervisord.conf", 100);
-  answers.push_back(missing ? *missing
+  entries.push_back(missing ? *missing
                             : missing.error().message + " errno " +
                                   std::to_string(missing.error().errno_value));
   auto directory = files.info("/etc/service/cron");
-  answers.push_back(directory && directory->directory ? "directory" : "?");
+  entries.push_back(directory && directory->directory ? "directory" : "?");
   auto not_directory = files.list("/etc/service/cron/run");
-  answers.push_back(not_directory ? "listed" : not_directory.error().message);
+  entries.push_back(not_directory ? "listed" : not_directory.error().message);
 }
 
-TEST(RecordingFiles, ReplayGivesSameAnswers) {
+TEST(RecordingFiles, ReplayGivesSameEntries) {
   const RecordedFiles target = target_tree();
   Capture capture;
   RecordingFiles recording(target, capture.files, FileLimits{});
@@ -97,11 +97,11 @@ TEST(RecordingFiles, LongFileIsTruncated) {
   EXPECT_FALSE(capture.files.at("/exact.conf").truncated);
 }
 
-TEST(RecordingFiles, AnswerLimitMatchesReplay) {
+TEST(RecordingFiles, EntryLimitMatchesReplay) {
   const RecordedFiles target = target_tree();
   Capture capture;
   FileLimits limits;
-  limits.max_answers = 1;
+  limits.max_entries = 1;
   RecordingFiles recording(target, capture.files, limits);
 
   ASSERT_TRUE(recording.read("/etc/supervisor/supervisord.conf", 100));

@@ -542,8 +542,8 @@ TEST(Escape, ReusedNamespaceInodeIsNotTheNestedNamespace) {
 
 // An outsider that can make a cgroup named by the container id (any user
 // with a delegated subtree, such as user@UID.service) must not become a
-// process of the container: as the shallowest one it would be picked as the
-// representative and turn the target into the host's PID namespace.
+// process of the container. As the shallowest process it would be picked as
+// the representative, and the target would become the host's namespace.
 TEST(Escape, CgroupNamedLikeTheContainerIsNotTheContainer) {
   SKIP_UNLESS_ROOT();
   std::string mount = cgroup2_mount();
@@ -744,7 +744,7 @@ TEST(Escape, UnprivilegedChildOfReusedParentPid) {
 }
 
 // The exec filename of a member that is gone must not be resolved in the
-// root of whatever process holds its pid when the event is handled. The
+// root of whatever process has its pid when the event is handled. The
 // target's /tmp/rv-DIR/prog is a script; the host's is a link to a decoy
 // file, and a host process takes the member's pid.
 TEST(Escape, ExecFilenameNotResolvedInAReusedPidsRoot) {
@@ -799,9 +799,9 @@ TEST(Escape, ExecFilenameNotResolvedInAReusedPidsRoot) {
 
 // --- Files of the target -----------------------------------------------------
 
-// /etc/passwd of a chrooted target is a link that leads out of its
-// root in every way we found; each is tried with openat2 and with the
-// fallback resolver. A regular file is read, as a positive control.
+// /etc/passwd of a chrooted target is a link that leads out of its root,
+// in each of the ways listed below. Each is tried with openat2 and with
+// the fallback resolver. A regular file is read, as a positive control.
 TEST(Escape, PasswdLinksStayInTheTargetRoot) {
   SKIP_UNLESS_ROOT();
   Decoy secret("passwd-link");
@@ -845,10 +845,10 @@ TEST(Escape, PasswdLinksStayInTheTargetRoot) {
   EXPECT_NE(run.out.find("\"ctr-root\""), std::string::npos) << shown(run);
 }
 
-// /etc/passwd of the target is a block device node (mknod is in Docker's
-// default capability set; the device cgroup only stops the container from
-// opening it), here a loop device over a host file. entrytrace must not
-// open it with its own privileges.
+// /etc/passwd of the target is a block device node, here a loop device
+// over a host file. A container can make one, because mknod is in Docker's
+// default capability set and the device cgroup only stops the container
+// from opening it. entrytrace must not open it with its own privileges.
 TEST(Escape, PasswdDeviceNodeIsNotRead) {
   SKIP_UNLESS_ROOT();
   std::string missing;
@@ -1008,7 +1008,7 @@ TEST(Escape, UnprivilegedListenerOfAnotherProcessInTheSameNetns) {
 
 // --- Output ------------------------------------------------------------------
 
-// An executable whose name holds a newline, JSON and invalid UTF-8,
+// An executable whose name contains a newline, JSON and invalid UTF-8,
 // run with such argv words: the output stays valid JSON and names only the
 // target's process.
 TEST(Escape, HostileNamesKeepTheJsonIntact) {
