@@ -9,7 +9,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 namespace entrytrace::testing {
@@ -226,6 +228,30 @@ std::string join(const std::vector<std::string>& sentences) {
     text += "  " + sentence + "\n";
   }
   return text;
+}
+
+std::string cgroup2_mount() {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    if (line.find(" - cgroup2 ") == std::string::npos) {
+      continue;
+    }
+    // The fifth field of a mountinfo line is the mount point.
+    std::istringstream fields(line);
+    std::string field;
+    for (int i = 0; i < 5 && fields >> field; ++i) {
+    }
+    return field;
+  }
+  return "";
+}
+
+bool move_to_cgroup(const std::string& cgroup, int pid) {
+  std::ofstream procs(cgroup + "/cgroup.procs");
+  procs << pid << "\n";
+  procs.flush();
+  return static_cast<bool>(procs);
 }
 
 }  // namespace entrytrace::testing

@@ -47,4 +47,10 @@ bool mentions_all(const std::vector<std::string>& sentences,
 
 std::string join(const std::vector<std::string>& sentences);
 
+// The mount point of the cgroup v2 hierarchy, or "" when none is mounted.
+std::string cgroup2_mount();
+
+// Moves pid into the cgroup directory; false when the write fails.
+bool move_to_cgroup(const std::string& cgroup, int pid);
+
 }  // namespace entrytrace::testing

@@ -371,29 +371,6 @@ class Decoy {
   std::string path_;
 };
 
-std::string cgroup2_mount() {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    if (line.find(" - cgroup2 ") == std::string::npos) {
-      continue;
-    }
-    std::istringstream fields(line);
-    std::string field;
-    for (int i = 0; i < 5 && fields >> field; ++i) {
-    }
-    return field;
-  }
-  return "";
-}
-
-bool move_to_cgroup(const std::string& cgroup, int pid) {
-  std::ofstream procs(cgroup + "/cgroup.procs");
-  procs << pid << "\n";
-  procs.flush();
-  return static_cast<bool>(procs);
-}
-
 // Cgroup directories made for one test, removed deepest first at the end.
 class Cgroups {
  public:

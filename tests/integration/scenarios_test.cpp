@@ -502,36 +502,11 @@ TEST(Sidecar, OwnNamespaceLeavesEntrytraceOut) {
   }
 }
 
-// The mount point of the cgroup v2 hierarchy, or "" when none is mounted.
-std::string cgroup2_mount() {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    size_t dash = line.find(" - cgroup2 ");
-    if (dash == std::string::npos) {
-      continue;
-    }
-    std::istringstream fields(line);
-    std::string field;
-    for (int i = 0; i < 5 && fields >> field; ++i) {
-    }
-    return field;
-  }
-  return "";
-}
-
 bool argv_contains(int pid, const std::string& fragment) {
   std::ifstream file("/proc/" + std::to_string(pid) + "/cmdline");
   std::string text((std::istreambuf_iterator<char>(file)),
                    std::istreambuf_iterator<char>());
   return text.find(fragment) != std::string::npos;
-}
-
-bool move_to_cgroup(const std::string& cgroup, int pid) {
-  std::ofstream procs(cgroup + "/cgroup.procs");
-  procs << pid << "\n";
-  procs.flush();
-  return static_cast<bool>(procs);
 }
 
 // A cgroup v2 directory made for one test, removed at the end once its
